@@ -1,0 +1,115 @@
+"""What every entry point shares: argument parsing with exit code 1 for usage errors,
+logging to stderr, and choosing, checking and loading the detectors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from cnn_detector.errors import DeepfakeScannerError
+from cnn_detector.frozen_graph import FrozenGraphDetector, LoadOptions, load_detector
+from cnn_detector.registry import DETECTORS_ENV, DetectorScan, DetectorSpec, discover_detectors
+
+EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2
+log = logging.getLogger("deepfake_scanner")
+
+
+class UsageError(DeepfakeScannerError):
+    """A command line that cannot run (exit code 1)."""
+
+
+class ScannerArgumentParser(argparse.ArgumentParser):
+    """argparse, but usage errors exit with 1 (2 means 'some files failed')."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Logs go to stderr so that results on stdout stay clean; TensorFlow's chatter is muted."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("tensorflow", "absl", "h5py", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("detectors")
+    group.add_argument(
+        "--detectors",
+        metavar="DIR",
+        action="append",
+        default=[],
+        type=Path,
+        help=f"extra folder of detector directories (repeatable; also ${DETECTORS_ENV}, '{os.pathsep}'-separated)",
+    )
+    group.add_argument("--list-detectors", action="store_true", help="list registered detectors and exit")
+    group.add_argument("--only-detectors", metavar="A,B", type=_names, default=[], help="use only these detectors")
+    group.add_argument("--skip-detectors", metavar="A,B", type=_names, default=[], help="leave these detectors out")
+    group.add_argument("--batch-size", type=int, default=8, help="images per TensorFlow call (default 8)")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+
+
+def scan_detectors(args: argparse.Namespace) -> DetectorScan:
+    """Discover detectors (reporting skipped directories); config errors become UsageError."""
+    try:
+        scan = discover_detectors(args.detectors)
+    except DeepfakeScannerError as err:
+        raise UsageError(str(err)) from None
+    for problem in scan.problems:
+        log.warning("%s", problem)
+    return scan
+
+
+def write_detector_list(scan: DetectorScan, stream: TextIO) -> None:
+    """name, algorithms, input kind, version and source folder of each registered detector."""
+    rows = [("name", "algorithms", "input", "version", "folder")]
+    for name in sorted(scan.specs):
+        spec = scan.specs[name]
+        manifest = spec.manifest
+        rows.append((name, ",".join(manifest.algorithms), manifest.input, manifest.version, str(spec.directory)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        stream.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+    for problem in scan.problems:
+        stream.write(f"# {problem}\n")
+
+
+def choose_specs(scan: DetectorScan, args: argparse.Namespace) -> list[DetectorSpec]:
+    try:
+        return scan.select(args.only_detectors, args.skip_detectors)
+    except DeepfakeScannerError as err:
+        raise UsageError(str(err)) from None
+
+
+def load_detectors(specs: Sequence[DetectorSpec], options: LoadOptions) -> list[FrozenGraphDetector]:
+    """Verify and load each graph; one that fails a check is reported and left out."""
+    loaded = []
+    for spec in specs:
+        try:
+            loaded.append(load_detector(spec, options))
+        except DeepfakeScannerError as err:
+            log.error("skipped detector %s: %s", spec.name, err)
+    if not loaded:
+        raise UsageError("no usable detector: add one under frozen_models/ or pass --detectors DIR")
+    log.info("detectors: %s", ", ".join(d.name for d in loaded))
+    return loaded

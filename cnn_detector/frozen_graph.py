@@ -1,0 +1,202 @@
+"""Load a verified frozen graph once and run it: raw OD-API tensors become `Detection`s here.
+
+One `tf.Graph` and one `tf.compat.v1.Session` per detector, created once and reused;
+`Session.run` releases the GIL, so one thread per detector runs them in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnn_detector.contract import INPUT_NODE, OUTPUT_NODES, tensor_name
+from cnn_detector.errors import UntrustedGraphError
+from cnn_detector.graph_trust import DEFAULT_MAX_GRAPH_BYTES, ALLOWED_OPS, VerifiedGraph, read_and_verify_graph
+from cnn_detector.labelmap import LabelMap
+from cnn_detector.registry import DetectorSpec
+from cnn_detector.types import Box, Detection
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How detector graphs are checked and run.
+
+    batch_size: images per `Session.run`.
+    threads: TensorFlow intra-op threads per session (0: TensorFlow's default).
+    """
+
+    max_graph_bytes: int = DEFAULT_MAX_GRAPH_BYTES
+    allowed_ops: frozenset[str] = ALLOWED_OPS
+    batch_size: int = 8
+    threads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RawDetections:
+    """The four contract tensors for one image, rows already cut to num_detections."""
+
+    boxes: np.ndarray  # [K, 4] float32, normalized ymin, xmin, ymax, xmax
+    scores: np.ndarray  # [K] float32
+    classes: np.ndarray  # [K] int64, 1-based
+
+
+def map_box_to_frame(box: Sequence[float], crop_box: Box) -> Box:
+    """Map a box normalized to a crop into the frame; crop_box is the crop's normalized box."""
+    cy0, cx0, cy1, cx1 = crop_box
+    ch, cw = cy1 - cy0, cx1 - cx0
+    y0, x0, y1, x1 = (float(v) for v in box)
+    mapped = (cy0 + y0 * ch, cx0 + x0 * cw, cy0 + y1 * ch, cx0 + x1 * cw)
+    return tuple(min(1.0, max(0.0, v)) for v in mapped)  # type: ignore[return-value]
+
+
+def to_detections(
+    raw: RawDetections,
+    labelmap: LabelMap,
+    detector: str,
+    min_score: float,
+    crop_box: Box | None = None,
+) -> list[Detection]:
+    """Turn one image's raw rows into `Detection`s at or above ``min_score``.
+
+    Boxes are clipped to [0, 1] (exports may overshoot by rounding) and, for a crop, mapped
+    into frame coordinates. Degenerate rows (NaN score, inverted box) are dropped.
+    """
+    found = []
+    for box, score, class_id in zip(raw.boxes, raw.scores, raw.classes):
+        score = float(score)
+        if not score >= min_score or score > 1.0 + 1e-6:
+            continue
+        ymin, xmin, ymax, xmax = (min(1.0, max(0.0, float(v))) for v in box)
+        if not (ymin <= ymax and xmin <= xmax):
+            continue
+        frame_box = (ymin, xmin, ymax, xmax) if crop_box is None else map_box_to_frame((ymin, xmin, ymax, xmax), crop_box)
+        cid = int(class_id)
+        if cid < 1:
+            continue
+        found.append(Detection(frame_box, min(score, 1.0), cid, labelmap.name_of(cid), detector))
+    return found
+
+
+class FrozenGraphDetector:
+    """A detector graph that passed the trust checks, loaded into its own session.
+
+    Thread-safe: concurrent `run` calls on one detector are serialized by a lock; use one
+    thread per detector to run detectors in parallel.
+    """
+
+    def __init__(self, spec: DetectorSpec, verified: VerifiedGraph, options: LoadOptions = LoadOptions()):
+        import tensorflow as tf
+
+        self.spec = spec
+        self.options = options
+        self.graph_sha256 = verified.sha256
+        self._graph = tf.Graph()
+        with self._graph.as_default():
+            try:
+                tf.import_graph_def(verified.graph_def, name="")
+            except (ValueError, tf.errors.OpError) as err:
+                raise UntrustedGraphError(f"{spec.graph_path}: graph does not import: {err}") from None
+        self._check_contract()
+        config = tf.compat.v1.ConfigProto(
+            intra_op_parallelism_threads=options.threads, inter_op_parallelism_threads=options.threads
+        )
+        self._session = tf.compat.v1.Session(graph=self._graph, config=config)
+        self._fetches = [self._graph.get_tensor_by_name(tensor_name(node)) for node in OUTPUT_NODES]
+        self._input = self._graph.get_tensor_by_name(tensor_name(INPUT_NODE))
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def labelmap(self) -> LabelMap:
+        return self.spec.labelmap
+
+    def _check_contract(self) -> None:
+        import tensorflow as tf
+
+        path = self.spec.graph_path
+        try:
+            image = self._graph.get_operation_by_name(INPUT_NODE)
+        except KeyError:
+            raise UntrustedGraphError(f"{path}: no input node {INPUT_NODE!r}; not an Object Detection API graph") from None
+        if image.type != "Placeholder" or image.get_attr("dtype") != tf.uint8:
+            raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be a uint8 Placeholder, got {image.type}")
+        shape = image.outputs[0].shape
+        if shape.rank is not None and (shape.rank != 4 or shape[-1] not in (None, 3)):
+            raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be [N, H, W, 3], got {shape}")
+        for node in OUTPUT_NODES:
+            try:
+                self._graph.get_operation_by_name(node)
+            except KeyError:
+                raise UntrustedGraphError(f"{path}: missing output node {node!r}") from None
+
+    def run(self, batch: np.ndarray) -> list[RawDetections]:
+        """Run the graph on a uint8 batch [N, H, W, 3] (RGB); one RawDetections per image."""
+        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
+            raise ValueError(f"{self.name}: expected uint8 [N, H, W, 3], got {batch.dtype} {batch.shape}")
+        with self._lock:
+            boxes, scores, classes, num = self._session.run(self._fetches, {self._input: batch})
+        results = []
+        for i in range(batch.shape[0]):
+            k = int(min(max(num[i], 0), scores.shape[1]))
+            results.append(
+                RawDetections(
+                    boxes=np.asarray(boxes[i, :k], np.float32),
+                    scores=np.asarray(scores[i, :k], np.float32),
+                    classes=np.rint(classes[i, :k]).astype(np.int64),
+                )
+            )
+        return results
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Resize an RGB uint8 image (or crop) to the manifest's input_size."""
+        import cv2
+
+        height, width = self.spec.manifest.input_size
+        if image.shape[:2] == (height, width):
+            return image
+        shrinking = image.shape[0] > height or image.shape[1] > width
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        return cv2.resize(image, (width, height), interpolation=interpolation)
+
+    def detect(
+        self,
+        images: Sequence[np.ndarray],
+        min_score: float | None = None,
+        crop_boxes: Sequence[Box | None] | None = None,
+    ) -> list[list[Detection]]:
+        """Detections for each RGB uint8 image, in batches of ``options.batch_size``.
+
+        crop_boxes: for face crops, each crop's normalized box in its frame, so that the
+        returned boxes are in frame coordinates.
+        """
+        threshold = self.spec.manifest.min_score if min_score is None else min_score
+        crop_boxes = crop_boxes if crop_boxes is not None else [None] * len(images)
+        results: list[list[Detection]] = []
+        step = max(1, self.options.batch_size)
+        for start in range(0, len(images), step):
+            batch = np.stack([self.prepare(img) for img in images[start : start + step]])
+            for offset, raw in enumerate(self.run(batch)):
+                crop = crop_boxes[start + offset]
+                results.append(to_detections(raw, self.labelmap, self.name, threshold, crop))
+        return results
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> FrozenGraphDetector:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_detector(spec: DetectorSpec, options: LoadOptions = LoadOptions()) -> FrozenGraphDetector:
+    """Verify a registered detector's graph (size, sha256, op allowlist, contract) and load it."""
+    verified = read_and_verify_graph(spec.graph_path, spec.manifest.sha256, options.max_graph_bytes, options.allowed_ops)
+    return FrozenGraphDetector(spec, verified, options)

@@ -1,0 +1,222 @@
+"""detector.yaml: the manifest every detector directory carries, and its schema.
+
+Example (every field explained in tools/new_detector.py's template)::
+
+    name: gan_face
+    version: 1.0.0
+    author: Deepfake Scanner contributors
+    licence: Apache-2.0
+    algorithms: [stylegan, stylegan2]
+    input: face_crop          # or full_frame
+    input_size: [128, 128]    # height, width fed to image_tensor
+    min_score: 0.3
+    labelmap: ../../labelmaps/gan_face.pbtxt
+    graph: frozen_inference_graph.pb
+    sha256: <64 hex digits of the graph file>
+    trained_on: [fake_images/stylegan_boredhumans, real_images/deepface]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnn_detector.errors import ManifestError
+
+MANIFEST_NAME = "detector.yaml"
+DEFAULT_GRAPH_NAME = "frozen_inference_graph.pb"
+INPUT_KINDS = ("face_crop", "full_frame")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+MAX_MANIFEST_BYTES = 64 * 1024
+
+REQUIRED_FIELDS = (
+    "name",
+    "version",
+    "author",
+    "licence",
+    "algorithms",
+    "input",
+    "input_size",
+    "min_score",
+    "labelmap",
+    "sha256",
+    "trained_on",
+)
+OPTIONAL_FIELDS = ("graph", "face_margin", "description")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorManifest:
+    """A validated detector.yaml.
+
+    input_size: (height, width) in pixels that frames or face crops are resized to.
+    face_margin: for face_crop detectors, the fraction of the face box added on each side.
+    """
+
+    name: str
+    version: str
+    author: str
+    licence: str
+    algorithms: tuple[str, ...]
+    input: str
+    input_size: tuple[int, int]
+    min_score: float
+    labelmap: str
+    sha256: str
+    trained_on: tuple[str, ...]
+    graph: str = DEFAULT_GRAPH_NAME
+    face_margin: float = 0.3
+    description: str = ""
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "author": self.author,
+            "licence": self.licence,
+            "algorithms": list(self.algorithms),
+            "input": self.input,
+            "input_size": list(self.input_size),
+            "min_score": self.min_score,
+            "labelmap": self.labelmap,
+            "graph": self.graph,
+            "sha256": self.sha256,
+            "trained_on": list(self.trained_on),
+            "face_margin": self.face_margin,
+            "description": self.description,
+        }
+
+
+def _text(path: Path, data: dict, key: str) -> str:
+    value = data[key]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "version":
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{path}: {key} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _text_list(path: Path, data: dict, key: str) -> tuple[str, ...]:
+    value = data[key]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ManifestError(f"{path}: {key} must be a non-empty list of strings, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _input_size(path: Path, value: Any) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value, value]
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 4096 for v in value)
+    )
+    if not ok:
+        raise ManifestError(
+            f"{path}: input_size must be [height, width] (or one number), each 16..4096 pixels, got {value!r}"
+        )
+    return int(value[0]), int(value[1])
+
+
+def _relative_file(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{path}: {key} must be a relative file path, got {value!r}")
+    if Path(value).is_absolute() or "\\" in value:
+        raise ManifestError(f"{path}: {key} must be a relative path with '/' separators, got {value!r}")
+    return value.strip()
+
+
+def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManifest:
+    """Validate a decoded detector.yaml mapping; errors name the file and the field."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    unknown = sorted(set(map(str, data)) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise ManifestError(
+            f"{path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}"
+        )
+    missing = [key for key in REQUIRED_FIELDS if key not in data]
+    if missing:
+        raise ManifestError(f"{path}: missing required field(s): {', '.join(missing)}")
+
+    name = data["name"]
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ManifestError(
+            f"{path}: name must be 2-64 characters of a-z, 0-9 and '_', starting with a letter, got {name!r}"
+        )
+    kind = data["input"]
+    if kind not in INPUT_KINDS:
+        raise ManifestError(f"{path}: input must be face_crop or full_frame, got {kind!r}")
+    min_score = data["min_score"]
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0.0 < min_score <= 1.0:
+        raise ManifestError(f"{path}: min_score must be a number in (0, 1], got {min_score!r}")
+    sha256 = data["sha256"]
+    if not isinstance(sha256, str) or not SHA256_PATTERN.match(sha256.lower()):
+        raise ManifestError(f"{path}: sha256 must be 64 hexadecimal digits, got {sha256!r}")
+    graph = _relative_file(path, "graph", data.get("graph", DEFAULT_GRAPH_NAME))
+    if "/" in graph:
+        raise ManifestError(f"{path}: graph must be a file name inside the detector directory, got {graph!r}")
+    margin = data.get("face_margin", 0.3)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= 2.0:
+        raise ManifestError(f"{path}: face_margin must be a number in [0, 2], got {margin!r}")
+    description = data.get("description", "") or ""
+    if not isinstance(description, str):
+        raise ManifestError(f"{path}: description must be a string, got {description!r}")
+
+    return DetectorManifest(
+        name=name,
+        version=_text(path, data, "version"),
+        author=_text(path, data, "author"),
+        licence=_text(path, data, "licence"),
+        algorithms=_text_list(path, data, "algorithms"),
+        input=kind,
+        input_size=_input_size(path, data["input_size"]),
+        min_score=float(min_score),
+        labelmap=_relative_file(path, "labelmap", data["labelmap"]),
+        sha256=sha256.lower(),
+        trained_on=_text_list(path, data, "trained_on"),
+        graph=graph,
+        face_margin=float(margin),
+        description=description.strip(),
+    )
+
+
+def load_manifest(path: Path | str) -> DetectorManifest:
+    """Read and validate a detector.yaml file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{path}: manifest is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no {MANIFEST_NAME} in this detector directory") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: manifest is not UTF-8 text") from None
+    except OSError as err:
+        raise ManifestError(f"{path}: cannot read manifest: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ManifestError(f"{where}: not valid YAML: {problem}") from None
+    return parse_manifest(data, path)
+
+
+def write_manifest(manifest: DetectorManifest, path: Path | str) -> None:
+    """Write a manifest as YAML (atomically), after checking it round-trips."""
+    from cnn_detector.atomic_file import atomic_write_text
+
+    text = yaml.safe_dump(manifest.to_yaml_dict(), sort_keys=False, allow_unicode=True)
+    parse_manifest(yaml.safe_load(text), path)
+    atomic_write_text(Path(path), text)

@@ -1,0 +1,59 @@
+"""Shared fixtures: real OD-API graphs built once per session, detector directories per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from cnn_detector.detector_dir import write_detector_directory  # noqa: E402
+from cnn_detector.registry import DETECTORS_ENV  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+RED = (255, 0, 0)
+BLUE = (0, 0, 255)
+
+
+@pytest.fixture(autouse=True)
+def _no_environment_detectors(monkeypatch):
+    """Tests see only the detectors they ask for, whatever the developer's environment says."""
+    monkeypatch.delenv(DETECTORS_ENV, raising=False)
+
+
+@pytest.fixture(scope="session")
+def tf1_graph() -> bytes:
+    from cnn_detector.reference_graphs import build_tf1_colour_graph
+
+    return build_tf1_colour_graph(colours=(RED, BLUE))
+
+
+@pytest.fixture(scope="session")
+def tf2_graph() -> bytes:
+    from cnn_detector.reference_graphs import build_tf2_colour_graph
+
+    return build_tf2_colour_graph(colours=(RED, BLUE))
+
+
+COLOUR_CLASSES = [(1, "red_patch", "Red patch"), (2, "blue_patch", "Blue patch")]
+
+
+@pytest.fixture
+def make_detector(tmp_path):
+    """make_detector(dirname, graph, root=None, **manifest_fields) -> detector directory."""
+
+    def make(dirname: str, graph: bytes, root: Path | None = None, classes=COLOUR_CLASSES, **fields) -> Path:
+        return write_detector_directory((root or tmp_path / "detectors") / dirname, graph, classes, **fields)
+
+    return make
+
+
+def red_square_image(height: int = 120, width: int = 160, box=(30, 40, 90, 100)) -> np.ndarray:
+    """A grey RGB image with a red square at pixel box (y0, x0, y1, x1)."""
+    image = np.full((height, width, 3), 128, np.uint8)
+    y0, x0, y1, x1 = box
+    image[y0:y1, x0:x1] = RED
+    return image
