@@ -53,14 +53,25 @@ def build_parser() -> ScannerArgumentParser:
     return parser
 
 
+def parse_arguments(parser: ScannerArgumentParser, argv: list[str] | None):
+    """Parsed arguments, or the exit code when parsing ended the run (--help, usage error)."""
+    try:
+        args = parser.parse_args(argv)
+        if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
+            parser.error(f"--min-score must be in [0, 1], got {args.min_score}")
+        if args.batch_size < 1:
+            parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    setup_logging(args.verbose)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose)
-    if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
-        parser.error(f"--min-score must be in [0, 1], got {args.min_score}")
-    if args.batch_size < 1:
-        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
     try:
         scan = scan_detectors(args)
         if args.list_detectors:

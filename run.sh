@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One entry for a fresh machine: creates .venv from requirements.txt when needed, then
+#   ./run.sh demo   scans the bundled samples with the shipped detectors (CSV on stdout)
+#   ./run.sh test   runs the whole test suite
+#   ./run.sh env    only sets up .venv
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+setup() {
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setting up $VENV from requirements.txt (about 2 minutes, 3.4 GB)..." >&2
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
+    "$VENV/bin/python" -m pip install --quiet -r requirements.txt >&2
+    echo "$want" > "$stamp"
+  fi
+}
+
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+case "${1:-}" in
+  demo) setup; shift; exec "$VENV/bin/python" detect_image.py "$@" ;;
+  test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  env) setup ;;
+  *) echo "usage: ./run.sh demo|test|env [args...]" >&2; exit 1 ;;
+esac
