@@ -22,6 +22,7 @@ from cnn_detector.cli import (
 )
 from cnn_detector.csv_output import DetectionCsvWriter
 from cnn_detector.errors import MediaError
+from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import LoadOptions
 from cnn_detector.image_io import iter_input_files
 from cnn_detector.image_scan import ImageScanner, ScanOptions
@@ -49,6 +50,12 @@ def build_parser() -> ScannerArgumentParser:
         help="image files or folders (recursive: jpg, jpeg, png, bmp, webp, tif); default: samples/",
     )
     parser.add_argument("--min-score", type=float, help="report detections at or above this score (default: each detector's)")
+    parser.add_argument(
+        "--faces",
+        choices=("blazeface", "none"),
+        default="blazeface",
+        help="face finder for face_crop detectors (none: they see the whole image)",
+    )
     add_detector_arguments(parser)
     return parser
 
@@ -82,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", err)
         return EXIT_USAGE
 
-    scanner = ImageScanner(detectors, options=ScanOptions(min_score=args.min_score))
+    face_finder = None
+    if args.faces == "blazeface" and any(d.spec.manifest.input == "face_crop" for d in detectors):
+        face_finder = FaceFinder()
+    scanner = ImageScanner(detectors, face_finder, ScanOptions(min_score=args.min_score))
     writer = DetectionCsvWriter(sys.stdout)
     failed = scanned = rows = 0
     for item in iter_input_files(args.input or [SAMPLES_DIR]):

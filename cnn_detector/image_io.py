@@ -18,7 +18,7 @@ import numpy as np
 
 from cnn_detector.errors import MediaError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 DEFAULT_MAX_PIXELS = 64_000_000
 
 
@@ -109,6 +109,6 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     except PermissionError:
         raise MediaError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
-        raise MediaError(f"{path}: not a recognised image (content is not JPEG, PNG, BMP, WebP or TIFF)") from None
+        raise MediaError(f"{path}: not a recognised image (content is not JPEG, PNG, BMP, WebP, TIFF or PNM)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise MediaError(f"{path}: truncated or corrupt image data ({err})") from None

@@ -1,0 +1,225 @@
+"""The fake factory: face crops of real media, fakes made from them, and the share's
+generated faces, each a JPEG plus labelImg / Pascal VOC XML, with an index.csv.
+
+Every output, real or fake, goes through the same steps: face found by BlazeFace + mesh,
+square crop around the face with the detectors' margin, longest side capped, then a random
+re-encoding (resize, JPEG quality 30-95). So no detector can tell real from fake by the
+encoder, the crop or the size alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cnn_detector.atomic_file import atomic_writer
+from cnn_detector.errors import MediaError
+from cnn_detector.faces import FaceFinder, FaceMesh
+from cnn_detector.image_io import read_image
+from cnn_detector.image_scan import expand_box
+from cnn_detector.training import fakes
+from cnn_detector.training.share import FAKE_FOLDER_CLASSES, ShareItem, load_share
+from cnn_detector.training.voc import VocAnnotation, VocObject, write_voc
+
+log = logging.getLogger(__name__)
+
+REAL = "real"
+MADE_METHODS = ("self_blend", "face_swap", "upsampling")
+INDEX_COLUMNS = ("image", "split", "method", "label", "source", "source_folder", "group", "boxes", "face_px")
+
+
+@dataclass(frozen=True)
+class FactoryOptions:
+    """margin: face margin of the crops (the detectors' face_margin); max_side: longest side
+    of a stored crop; per_real: manipulated copies of each real face per method."""
+
+    seed: int = 0
+    margin: float = 0.3
+    max_side: int = 320
+    per_real: int = 1
+    frames_per_video: int = 8
+    limit_per_folder: int = 0
+    methods: tuple[str, ...] = MADE_METHODS
+
+
+@dataclass
+class Face:
+    image: np.ndarray
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+
+
+def item_rng(seed: int, key: str) -> np.random.Generator:
+    return np.random.default_rng([seed, int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)])
+
+
+def video_frames(path: Path, count: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``count`` frames spread evenly over a video, RGB."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if total <= 0:
+            raise MediaError(f"{path}: no frames")
+        for index in np.linspace(0, total - 1, num=min(count, total)).astype(int):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+            ok, frame = capture.read()
+            if ok:
+                yield int(index), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+class FakeFactory:
+    def __init__(self, out_dir: Path, options: FactoryOptions = FactoryOptions()):
+        self.out_dir = Path(out_dir)
+        self.options = options
+        self.finder = FaceFinder(verify=False)
+        self.mesh = FaceMesh()
+        self.donors: dict[str, list[Face]] = {}
+        self.rows: list[dict[str, str]] = []
+        self.skipped: list[str] = []
+
+    def find_face(self, image: np.ndarray) -> Face | None:
+        """The largest face the mesh confirms, with its 468 landmarks."""
+        faces = sorted(self.finder.detect(image), key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        for face in faces:
+            landmarks, presence = self.mesh.landmarks(image, face.box)
+            if presence >= 0.5:
+                return Face(image, face.box, landmarks)
+        return None
+
+    def _crop(self, image: np.ndarray, face_box, rng) -> tuple[np.ndarray, tuple[int, int, int, int], float]:
+        """Square face crop (margin), capped at max_side; returns crop, its pixel window, scale."""
+        height, width = image.shape[:2]
+        y0, x0, y1, x1 = expand_box(face_box, self.options.margin, (height, width))
+        window = (int(x0 * width), int(y0 * height), max(int(x0 * width) + 1, int(round(x1 * width))),
+                  max(int(y0 * height) + 1, int(round(y1 * height))))
+        crop = image[window[1] : window[3], window[0] : window[2]]
+        scale = min(1.0, self.options.max_side / max(crop.shape[:2]))
+        if scale < 1.0:
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                              interpolation=cv2.INTER_AREA)
+        return crop, window, scale
+
+    def _emit(self, item: ShareItem, tag: str, method: str, image: np.ndarray, face_box, region, rng) -> None:
+        """Crop, re-encode and write one example; ``region`` is a pixel (xmin, ymin, xmax, ymax)
+        box in ``image`` (None for a real face)."""
+        crop, window, scale = self._crop(image, face_box, rng)
+        before = crop.shape[:2]
+        encoded, crop = fakes.reencode(crop, rng)
+        ry, rx = crop.shape[0] / before[0], crop.shape[1] / before[1]
+        objects = []
+        if region is not None:
+            xmin = max(0, int((region[0] - window[0]) * scale * rx))
+            ymin = max(0, int((region[1] - window[1]) * scale * ry))
+            xmax = min(crop.shape[1], int(np.ceil((region[2] - window[0]) * scale * rx)))
+            ymax = min(crop.shape[0], int(np.ceil((region[3] - window[1]) * scale * ry)))
+            if xmax - xmin < 4 or ymax - ymin < 4:
+                self.skipped.append(f"{item.relative}: {method} region falls outside the crop")
+                return
+            objects.append(VocObject(method, xmin, ymin, xmax, ymax))
+        stem = f"{Path(item.relative).stem}_{tag}_{method}"
+        folder = self.out_dir / item.split / method
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(folder / f"{stem}.jpg", "wb") as handle:
+            handle.write(encoded)
+        write_voc(VocAnnotation(f"{stem}.jpg", crop.shape[1], crop.shape[0], 3, tuple(objects), method),
+                  folder / f"{stem}.xml")
+        self.rows.append({
+            "image": str((folder / f"{stem}.jpg").relative_to(self.out_dir)),
+            "split": item.split,
+            "method": method,
+            "label": "real" if method == REAL else "fake",
+            "source": item.relative,
+            "source_folder": item.folder,
+            "group": item.group,
+            "boxes": ";".join(f"{o.xmin},{o.ymin},{o.xmax},{o.ymax}" for o in objects),
+            # Face size in the source's pixels: the "face size only" baseline every result is compared with.
+            "face_px": str(int(max((face_box[2] - face_box[0]) * image.shape[0], (face_box[3] - face_box[1]) * image.shape[1]))),
+        })
+
+    def _manipulate(self, item: ShareItem, tag: str, face: Face, rng) -> None:
+        height, width = face.image.shape[:2]
+        self._emit(item, tag, REAL, face.image, face.box, None, rng)
+        for method in self.options.methods:
+            for copy in range(self.options.per_real):
+                try:
+                    if method == "self_blend":
+                        image, mask = fakes.self_blend(face.image, face.landmarks, rng)
+                    elif method == "upsampling":
+                        image, mask = fakes.upsampling_trace(face.image, face.landmarks, rng)
+                    else:
+                        donors = [d for d in self.donors.get(item.split, []) if d.image is not face.image]
+                        if not donors:
+                            continue
+                        donor = donors[int(rng.integers(len(donors)))]
+                        image, mask = fakes.face_swap(face.image, face.landmarks, donor.image, donor.landmarks, rng)
+                except (ValueError, cv2.error) as err:
+                    self.skipped.append(f"{item.relative}: {method} failed ({err})")
+                    continue
+                region = fakes.mask_box(mask)
+                if region is not None:
+                    self._emit(item, f"{tag}c{copy}", method, image, face.box, region, rng)
+        pool = self.donors.setdefault(item.split, [])
+        if len(pool) < 64:
+            pool.append(face)
+        else:
+            pool[int(rng.integers(len(pool)))] = face
+
+    def process(self, item: ShareItem) -> None:
+        rng = item_rng(self.options.seed, item.relative)
+        if item.is_video:
+            frames = list(video_frames(item.path, self.options.frames_per_video))
+        else:
+            frames = [(0, read_image(item.path))]
+        for index, image in frames:
+            tag = f"f{index}" if item.is_video else "i"
+            face = self.find_face(image)
+            if face is None:
+                self.skipped.append(f"{item.relative}{'#' + str(index) if item.is_video else ''}: no face found")
+                continue
+            if item.label == "real":
+                self._manipulate(item, tag, face, rng)
+            else:
+                height, width = image.shape[:2]
+                y0, x0, y1, x1 = face.box
+                region = (x0 * width, y0 * height, x1 * width, y1 * height)
+                self._emit(item, tag, FAKE_FOLDER_CLASSES.get(item.folder, "fake"), image, face.box, region, rng)
+
+    def write_index(self) -> Path:
+        path = self.out_dir / "index.csv"
+        with atomic_writer(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=INDEX_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(sorted(self.rows, key=lambda r: r["image"]))
+        return path
+
+
+def select_items(items: list[ShareItem], limit_per_folder: int) -> list[ShareItem]:
+    chosen, seen = [], {}
+    for item in sorted(items, key=lambda i: i.relative):
+        seen[item.folder] = seen.get(item.folder, 0) + 1
+        if not limit_per_folder or seen[item.folder] <= limit_per_folder:
+            chosen.append(item)
+    return chosen
+
+
+def run_factory(share: Path, out_dir: Path, options: FactoryOptions, progress=None) -> FakeFactory:
+    factory = FakeFactory(out_dir, options)
+    items = select_items(load_share(share), options.limit_per_folder)
+    # Reals first, so that face swaps of each split have donors from the start.
+    items.sort(key=lambda i: (i.label != "real", i.relative))
+    for item in progress(items) if progress else items:
+        try:
+            factory.process(item)
+        except MediaError as err:
+            factory.skipped.append(str(err))
+    factory.write_index()
+    return factory

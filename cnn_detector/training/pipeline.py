@@ -1,0 +1,132 @@
+"""One call that retrains a shipped detector: factory data -> TFRecords -> RetinaNet training
+-> frozen graph -> detector directory with manifest, metrics.json and MODEL_CARD.md."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.detector_dir import write_detector_directory
+from cnn_detector.export import freeze_detection_function
+from cnn_detector.frozen_graph import LoadOptions, load_detector
+from cnn_detector.labelmap import load_labelmap
+from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
+from cnn_detector.retinanet import make_serving_function
+from cnn_detector.retinanet_export import foreground_classes
+from cnn_detector.training.config import TrainConfig
+from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
+from cnn_detector.training.model_card import licences_of, render_model_card
+from cnn_detector.training.share import DEFAULT_SHARE, SPLITS, load_share
+from cnn_detector.training.tfrecord import convert_voc_folders
+from cnn_detector.training.trainer import DetectorTrainer, count_records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    factory: Path
+    run_dir: Path
+    output_root: Path = PROJECT_ROOT / "frozen_models"
+    share: Path = DEFAULT_SHARE
+    progress: bool = True
+    command: str = ""
+
+
+def build_records(config: TrainConfig, options: PipelineOptions) -> dict[str, Path]:
+    labelmap = load_labelmap(config.labelmap_path)
+    missing = sorted(set(config.data.positives) - {item.name for item in labelmap.items})
+    if missing:
+        raise ValueError(f"{config.path}: positives {missing} are not names in {config.labelmap_path}")
+    records = {}
+    for split in SPLITS:
+        folders = [options.factory / split / m for m in (*config.data.positives, *config.data.negatives)]
+        folders = [f for f in folders if f.is_dir()]
+        if not folders:
+            raise FileNotFoundError(f"{options.factory / split}: no factory data for {config.detector.name}; "
+                                    "run tools/make_fakes.py first")
+        record = options.run_dir / "records" / f"{split}.tfrecord"
+        report = convert_voc_folders(folders, labelmap, record)
+        for error in report.errors:
+            log.warning("%s", error)
+        log.info("%s: %d examples (%d without boxes)", record, report.written, report.negatives)
+        records[split] = record
+    return records
+
+
+def export_detector(trainer: DetectorTrainer, config: TrainConfig, options: PipelineOptions) -> Path:
+    trainer.checkpoint.read(trainer.best_prefix).expect_partial()
+    graph = freeze_detection_function(make_serving_function(trainer.model, config.model))
+    labelmap = load_labelmap(config.labelmap_path)
+    d = config.detector
+    directory = write_detector_directory(
+        options.output_root / d.name,
+        graph,
+        [(i.id, i.name, i.display_name) for i in labelmap.items],
+        name=d.name,
+        version=d.version,
+        author=d.author,
+        licence=d.licence,
+        algorithms=list(d.algorithms),
+        input="face_crop",
+        input_size=list(config.model.input_size),
+        min_score=d.min_score,
+        labelmap=str(Path("../..") / d.labelmap) if options.output_root == PROJECT_ROOT / "frozen_models" else "labelmap.pbtxt",
+        trained_on=sorted({f for f in _trained_folders(options.factory, config)}),
+        face_margin=0.3,
+        description=d.description,
+    )
+    if options.output_root != PROJECT_ROOT / "frozen_models":
+        # Outside the repository the labelmap travels inside the directory.
+        atomic_write_text(directory / "labelmap.pbtxt", config.labelmap_path.read_text())
+    return directory
+
+
+def _trained_folders(factory: Path, config: TrainConfig) -> set[str]:
+    rows = read_index(factory, "train")
+    wanted = set(config.data.positives) | set(config.data.negatives)
+    return {row["source_folder"] for row in rows if row["method"] in wanted}
+
+
+def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
+    started = time.perf_counter()
+    records = build_records(config, options)
+    trainer = DetectorTrainer(config, options.run_dir, foreground_classes(config.labelmap_path))
+    result = trainer.train(records["train"], records["val"], progress=options.progress)
+    train_seconds = time.perf_counter() - started
+    directory = export_detector(trainer, config, options)
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    test_rows = read_index(options.factory, "test")
+    scored = score_images(detector, options.factory, test_rows)
+    detector.close()
+    metrics = detector_metrics(scored, config.data.positives)
+    counts = {}
+    for split, record in records.items():
+        positives, negatives = count_records(record)
+        counts[split] = {"positives": positives, "negatives": negatives}
+    training = {
+        "epochs": config.train.epochs,
+        "best_epoch": result.best_epoch,
+        "best_val_auc": result.best_val_auc,
+        "seconds": round(train_seconds, 1),
+        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
+        "history": result.history,
+    }
+    report = {"detector": config.detector.name, "training": training, "data": counts, "test": metrics}
+    atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
+    folders = {s.source_folder for s in scored}
+    card = render_model_card(config, metrics, training, counts, licences_of(load_share(options.share), folders),
+                             options.command)
+    atomic_write_text(directory / "MODEL_CARD.md", card)
+    return report
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
