@@ -49,7 +49,9 @@ def build_parser() -> ScannerArgumentParser:
         type=Path,
         help="image files or folders (recursive: jpg, jpeg, png, bmp, webp, tif); default: samples/",
     )
-    parser.add_argument("--min-score", type=float, help="report detections at or above this score (default: each detector's)")
+    parser.add_argument(
+        "--min-score", type=float, help="report detections at or above this score (default: each detector's)"
+    )
     parser.add_argument(
         "--faces",
         choices=("blazeface", "none"),

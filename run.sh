@@ -21,7 +21,7 @@ setup() {
   fi
 }
 
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 case "${1:-}" in
   demo) setup; shift; exec "$VENV/bin/python" detect_image.py "$@" ;;
   test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;

@@ -37,7 +37,7 @@ class ScannerArgumentParser(argparse.ArgumentParser):
 
 def setup_logging(verbose: bool = False) -> None:
     """Logs go to stderr so that results on stdout stay clean; TensorFlow's chatter is muted."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(message)s",

@@ -209,7 +209,9 @@ class FaceMesh:
         x0, y0 = cx - side / 2, cy - side / 2
         k = MESH_SIZE / side
         affine = np.array([[k, 0, -x0 * k], [0, k, -y0 * k]], np.float32)
-        patch = cv2.warpAffine(image, affine, (MESH_SIZE, MESH_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        patch = cv2.warpAffine(
+            image, affine, (MESH_SIZE, MESH_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
         with self._lock:
             self._net.set_tensor(self._input, (patch.astype(np.float32) / 255.0)[None])
             self._net.invoke()

@@ -14,7 +14,7 @@ import numpy as np
 
 from cnn_detector.contract import INPUT_NODE, OUTPUT_NODES, tensor_name
 from cnn_detector.errors import UntrustedGraphError
-from cnn_detector.graph_trust import DEFAULT_MAX_GRAPH_BYTES, ALLOWED_OPS, VerifiedGraph, read_and_verify_graph
+from cnn_detector.graph_trust import ALLOWED_OPS, DEFAULT_MAX_GRAPH_BYTES, VerifiedGraph, read_and_verify_graph
 from cnn_detector.labelmap import LabelMap
 from cnn_detector.registry import DetectorSpec
 from cnn_detector.types import Box, Detection
@@ -72,7 +72,9 @@ def to_detections(
         ymin, xmin, ymax, xmax = (min(1.0, max(0.0, float(v))) for v in box)
         if not (ymin <= ymax and xmin <= xmax):
             continue
-        frame_box = (ymin, xmin, ymax, xmax) if crop_box is None else map_box_to_frame((ymin, xmin, ymax, xmax), crop_box)
+        frame_box = (
+            (ymin, xmin, ymax, xmax) if crop_box is None else map_box_to_frame((ymin, xmin, ymax, xmax), crop_box)
+        )
         cid = int(class_id)
         if cid < 1:
             continue
@@ -123,7 +125,9 @@ class FrozenGraphDetector:
         try:
             image = self._graph.get_operation_by_name(INPUT_NODE)
         except KeyError:
-            raise UntrustedGraphError(f"{path}: no input node {INPUT_NODE!r}; not an Object Detection API graph") from None
+            raise UntrustedGraphError(
+                f"{path}: no input node {INPUT_NODE!r}; not an Object Detection API graph"
+            ) from None
         if image.type != "Placeholder" or image.get_attr("dtype") != tf.uint8:
             raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be a uint8 Placeholder, got {image.type}")
         shape = image.outputs[0].shape
@@ -198,5 +202,7 @@ class FrozenGraphDetector:
 
 def load_detector(spec: DetectorSpec, options: LoadOptions = LoadOptions()) -> FrozenGraphDetector:
     """Verify a registered detector's graph (size, sha256, op allowlist, contract) and load it."""
-    verified = read_and_verify_graph(spec.graph_path, spec.manifest.sha256, options.max_graph_bytes, options.allowed_ops)
+    verified = read_and_verify_graph(
+        spec.graph_path, spec.manifest.sha256, options.max_graph_bytes, options.allowed_ops
+    )
     return FrozenGraphDetector(spec, verified, options)

@@ -30,7 +30,9 @@ class InputItem:
     error: str = ""
 
 
-def iter_input_files(inputs: Sequence[Path | str], extensions: frozenset[str] = IMAGE_EXTENSIONS) -> Iterator[InputItem]:
+def iter_input_files(
+    inputs: Sequence[Path | str], extensions: frozenset[str] = IMAGE_EXTENSIONS
+) -> Iterator[InputItem]:
     """Files named directly, then files under folders (recursively, sorted, by extension).
 
     A missing path or a directly named file with an unsupported extension yields an

@@ -75,7 +75,9 @@ class ImageScanner:
         self.options = options
         self._needs_faces = any(d.spec.manifest.input == "face_crop" for d in self.detectors)
 
-    def detect_frame(self, image: np.ndarray, source: str, frame_index: int = 0, timestamp_ms: float = 0.0) -> FrameDetections:
+    def detect_frame(
+        self, image: np.ndarray, source: str, frame_index: int = 0, timestamp_ms: float = 0.0
+    ) -> FrameDetections:
         """Every detector on one RGB uint8 frame."""
         size = image.shape[:2]
         if self.face_finder is not None and self._needs_faces:

@@ -47,9 +47,7 @@ class Detection:
         if not (math.isfinite(self.score) and 0.0 <= self.score <= 1.0):
             raise ValueError(f"detection from {self.detector!r}: score must be in [0, 1], got {self.score!r}")
         if isinstance(self.class_id, bool) or not isinstance(self.class_id, int) or self.class_id < 1:
-            raise ValueError(
-                f"detection from {self.detector!r}: class_id must be an int >= 1, got {self.class_id!r}"
-            )
+            raise ValueError(f"detection from {self.detector!r}: class_id must be an int >= 1, got {self.class_id!r}")
         if not self.label:
             raise ValueError(f"detection from {self.detector!r}: label must not be empty")
         if not self.detector:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from cnn_detector.detector_dir import write_detector_directory  # noqa: E402
 from cnn_detector.registry import DETECTORS_ENV  # noqa: E402

@@ -106,7 +106,13 @@ def test_malicious_detector_is_skipped_others_run(tmp_path, capsys, make_detecto
     make_detector("colour", tf1_graph, min_score=0.3)
     Image.fromarray(red_square_image()).save(tmp_path / "red.png")
     code, rows, err = run(
-        capsys, "--input", tmp_path / "red.png", "--detectors", tmp_path / "detectors", "--only-detectors", "evil,colour"
+        capsys,
+        "--input",
+        tmp_path / "red.png",
+        "--detectors",
+        tmp_path / "detectors",
+        "--only-detectors",
+        "evil,colour",
     )
     assert code == 0
     assert "skipped detector evil" in err and "WriteFile" in err

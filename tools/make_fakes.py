@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        factory = run_factory(args.share, args.out, options, progress=lambda xs: tqdm(xs, desc="sources", file=sys.stderr))
+        factory = run_factory(
+            args.share, args.out, options, progress=lambda xs: tqdm(xs, desc="sources", file=sys.stderr)
+        )
     except FileNotFoundError as err:
         log.error("%s", err)
         return EXIT_USAGE
@@ -56,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("skipped %s", reason)
     log.info(
         "wrote %d examples to %s in %.0f s (%d sources skipped or partly skipped; -v lists them)",
-        len(factory.rows), args.out, time.perf_counter() - started, len(factory.skipped),
+        len(factory.rows),
+        args.out,
+        time.perf_counter() - started,
+        len(factory.skipped),
     )
     return EXIT_OK
 

@@ -26,11 +26,19 @@ EXAMPLES = """examples:
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="train_detector.py", description=__doc__, epilog=EXAMPLES)
     parser.add_argument("--config", type=Path, required=True, help="detector recipe YAML")
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory",
-                        help="output of tools/make_fakes.py (default work_data/factory)")
+    parser.add_argument(
+        "--factory",
+        type=Path,
+        default=PROJECT_ROOT / "work_data" / "factory",
+        help="output of tools/make_fakes.py (default work_data/factory)",
+    )
     parser.add_argument("--run-dir", type=Path, help="checkpoints and records (default work_data/runs/NAME)")
-    parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "frozen_models",
-                        help="where the detector directory is written (default frozen_models/)")
+    parser.add_argument(
+        "--output-root",
+        type=Path,
+        default=PROJECT_ROOT / "frozen_models",
+        help="where the detector directory is written (default frozen_models/)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny model and a few steps: a smoke test")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
     parser.add_argument("--no-progress", action="store_true")
@@ -46,22 +54,36 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as err:
         log.error("%s: %s", args.config, err)
         return EXIT_USAGE
-    run_dir = args.run_dir or PROJECT_ROOT / "work_data" / "runs" / (config.detector.name + ("_quick" if args.quick else ""))
+    run_dir = args.run_dir or PROJECT_ROOT / "work_data" / "runs" / (
+        config.detector.name + ("_quick" if args.quick else "")
+    )
     if run_dir.exists() and not args.resume and any(run_dir.glob("ckpt/*")):
         log.error("%s holds checkpoints of an earlier run: pass --resume to continue it, or remove it", run_dir)
         return EXIT_USAGE
-    command = "python tools/train_detector.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    options = PipelineOptions(factory=args.factory, run_dir=run_dir, output_root=args.output_root,
-                              progress=not args.no_progress, command=command.replace(" --resume", ""))
+    command = "python tools/train_detector.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+    options = PipelineOptions(
+        factory=args.factory,
+        run_dir=run_dir,
+        output_root=args.output_root,
+        progress=not args.no_progress,
+        command=command.replace(" --resume", ""),
+    )
     try:
         report = train_and_ship(config, options)
     except (FileNotFoundError, ValueError) as err:
         log.error("%s", err)
         return EXIT_USAGE
     overall = report["test"]["overall"]
-    log.info("%s: test AUC %.3f (face size only %.3f), recall %.3f at 1%% FPR; %.1f min",
-             config.detector.name, overall["auc"], overall["face_size_only_auc"], overall["recall_at_1pct_fpr"],
-             report["training"]["seconds"] / 60)
+    log.info(
+        "%s: test AUC %.3f (face size only %.3f), recall %.3f at 1%% FPR; %.1f min",
+        config.detector.name,
+        overall["auc"],
+        overall["face_size_only_auc"],
+        overall["recall_at_1pct_fpr"],
+        report["training"]["seconds"] / 60,
+    )
     return EXIT_OK
 
 

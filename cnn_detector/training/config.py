@@ -3,7 +3,7 @@ model and the schedule. One YAML file per shipped detector under configs/detecto
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ def _section(cls, data: dict[str, Any], where: str):
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(known)}")
+    required = sorted(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
+    missing = [name for name in required if name not in data]
+    if missing:
+        raise ValueError(f"{where}: missing setting(s) {missing}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return cls(**values)
 
@@ -82,6 +86,9 @@ def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
         model = RetinaNetConfig.from_dict({**model.to_dict(), **model_overrides}, str(path))
         train.update({"epochs": 2, "head_only_epochs": 1, "steps_per_epoch": 3, "batch_size": 4})
         train.update(data.get("quick", {}).get("train", {}))
+    for section in ("detector", "data"):
+        if not isinstance(data.get(section), dict):
+            raise ValueError(f"{path}: missing section '{section}:'")
     return TrainConfig(
         path=path,
         detector=_section(DetectorInfo, data["detector"], f"{path}: detector"),

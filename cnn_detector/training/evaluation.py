@@ -87,8 +87,9 @@ def detector_metrics(scored: list[ScoredImage], positives: tuple[str, ...]) -> d
     report["per_method"] = {}
     for method in sorted({s.method for s in scored} - {"real"}):
         group = reals + [s for s in scored if s.method == method]
-        report["per_method"][method] = _summary([s.label for s in group], [s.score for s in group],
-                                                [s.face_px for s in group])
+        report["per_method"][method] = _summary(
+            [s.label for s in group], [s.score for s in group], [s.face_px for s in group]
+        )
         report["per_method"][method]["own_method"] = method in positives
     report["per_real_folder"] = {}
     by_folder = defaultdict(list)
@@ -102,8 +103,13 @@ def detector_metrics(scored: list[ScoredImage], positives: tuple[str, ...]) -> d
     report["box_ap50"] = {}
     for method in positives:
         truth = {s.image: list(s.boxes) for s in scored if s.method == method}
-        detections = [(s.image, score, box) for s in scored if s.method in positives or s.method == "real"
-                      for score, box, label in s.detections if label == method]
+        detections = [
+            (s.image, score, box)
+            for s in scored
+            if s.method in positives or s.method == "real"
+            for score, box, label in s.detections
+            if label == method
+        ]
         for s in reals:
             truth.setdefault(s.image, [])
         report["box_ap50"][method] = average_precision(detections, truth)

@@ -99,13 +99,20 @@ class FakeFactory:
         """Square face crop (margin), capped at max_side; returns crop, its pixel window, scale."""
         height, width = image.shape[:2]
         y0, x0, y1, x1 = expand_box(face_box, self.options.margin, (height, width))
-        window = (int(x0 * width), int(y0 * height), max(int(x0 * width) + 1, int(round(x1 * width))),
-                  max(int(y0 * height) + 1, int(round(y1 * height))))
+        window = (
+            int(x0 * width),
+            int(y0 * height),
+            max(int(x0 * width) + 1, int(round(x1 * width))),
+            max(int(y0 * height) + 1, int(round(y1 * height))),
+        )
         crop = image[window[1] : window[3], window[0] : window[2]]
         scale = min(1.0, self.options.max_side / max(crop.shape[:2]))
         if scale < 1.0:
-            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
-                              interpolation=cv2.INTER_AREA)
+            crop = cv2.resize(
+                crop,
+                (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                interpolation=cv2.INTER_AREA,
+            )
         return crop, window, scale
 
     def _emit(self, item: ShareItem, tag: str, method: str, image: np.ndarray, face_box, region, rng) -> None:
@@ -130,20 +137,26 @@ class FakeFactory:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_writer(folder / f"{stem}.jpg", "wb") as handle:
             handle.write(encoded)
-        write_voc(VocAnnotation(f"{stem}.jpg", crop.shape[1], crop.shape[0], 3, tuple(objects), method),
-                  folder / f"{stem}.xml")
-        self.rows.append({
-            "image": str((folder / f"{stem}.jpg").relative_to(self.out_dir)),
-            "split": item.split,
-            "method": method,
-            "label": "real" if method == REAL else "fake",
-            "source": item.relative,
-            "source_folder": item.folder,
-            "group": item.group,
-            "boxes": ";".join(f"{o.xmin},{o.ymin},{o.xmax},{o.ymax}" for o in objects),
-            # Face size in the source's pixels: the "face size only" baseline every result is compared with.
-            "face_px": str(int(max((face_box[2] - face_box[0]) * image.shape[0], (face_box[3] - face_box[1]) * image.shape[1]))),
-        })
+        write_voc(
+            VocAnnotation(f"{stem}.jpg", crop.shape[1], crop.shape[0], 3, tuple(objects), method),
+            folder / f"{stem}.xml",
+        )
+        self.rows.append(
+            {
+                "image": str((folder / f"{stem}.jpg").relative_to(self.out_dir)),
+                "split": item.split,
+                "method": method,
+                "label": "real" if method == REAL else "fake",
+                "source": item.relative,
+                "source_folder": item.folder,
+                "group": item.group,
+                "boxes": ";".join(f"{o.xmin},{o.ymin},{o.xmax},{o.ymax}" for o in objects),
+                # Face size in the source's pixels: the "face size only" baseline every result is compared with.
+                "face_px": str(
+                    int(max((face_box[2] - face_box[0]) * image.shape[0], (face_box[3] - face_box[1]) * image.shape[1]))
+                ),
+            }
+        )
 
     def _manipulate(self, item: ShareItem, tag: str, face: Face, rng) -> None:
         height, width = face.image.shape[:2]

@@ -12,15 +12,82 @@ import numpy as np
 
 # Face-oval landmark indices of the MediaPipe mesh (its silhouette, in order).
 FACE_OVAL = [
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
-    176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
 ]
 # Points that move little with expression, for aligning one face onto another.
 ALIGN_POINTS = [33, 133, 362, 263, 1, 4, 5, 195, 197, 6, 168, 61, 291, 199, 175, 152, 234, 454, 10, 151]
 # Inner face (brows, eyes, nose, mouth) hull, for swaps that keep the target's jaw and hair.
 INNER_FACE = [
-    70, 63, 105, 66, 107, 336, 296, 334, 293, 300, 383, 372, 345, 352, 376, 433, 416, 434, 430, 431,
-    262, 428, 199, 208, 32, 211, 210, 214, 192, 213, 147, 123, 116, 143, 156,
+    70,
+    63,
+    105,
+    66,
+    107,
+    336,
+    296,
+    334,
+    293,
+    300,
+    383,
+    372,
+    345,
+    352,
+    376,
+    433,
+    416,
+    434,
+    430,
+    431,
+    262,
+    428,
+    199,
+    208,
+    32,
+    211,
+    210,
+    214,
+    192,
+    213,
+    147,
+    123,
+    116,
+    143,
+    156,
 ]
 
 
@@ -139,7 +206,9 @@ def transposed_conv_upsample(small: np.ndarray, factor: int, rng: np.random.Gene
     return np.clip(cv2.filter2D(big, -1, kernel), 0, 255).astype(np.uint8)
 
 
-def upsampling_trace(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def upsampling_trace(
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The face region re-synthesized through down-sampling and generator-style up-sampling
     (nearest, bilinear, bicubic or transposed-convolution-like), blended back softly."""
     height, width = image.shape[:2]
@@ -172,7 +241,9 @@ def reencode(image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4
     height, width = image.shape[:2]
     scale = rng.uniform(min_scale, 1.0)
     if scale < 0.97:
-        small = cv2.resize(image, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            image, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA
+        )
         image = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else small
     quality = int(rng.integers(30, 96))
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])

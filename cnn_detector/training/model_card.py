@@ -22,12 +22,18 @@ def _table(rows: dict, columns: list[tuple[str, str]], first: str) -> str:
     return "\n".join(lines)
 
 
-def render_model_card(config: TrainConfig, metrics: dict, training: dict, data_counts: dict, licences: dict,
-                      command: str) -> str:
+def render_model_card(
+    config: TrainConfig, metrics: dict, training: dict, data_counts: dict, licences: dict, command: str
+) -> str:
     d = config.detector
-    summary_cols = [("n_fake", "fakes"), ("n_real", "reals"), ("auc", "AUC"),
-                    ("recall_at_1pct_fpr", "recall @1% FPR"), ("recall_at_0.1pct_fpr", "recall @0.1% FPR"),
-                    ("face_size_only_auc", "face-size-only AUC")]
+    summary_cols = [
+        ("n_fake", "fakes"),
+        ("n_real", "reals"),
+        ("auc", "AUC"),
+        ("recall_at_1pct_fpr", "recall @1% FPR"),
+        ("recall_at_0.1pct_fpr", "recall @0.1% FPR"),
+        ("face_size_only_auc", "face-size-only AUC"),
+    ]
     own = {m: v for m, v in metrics["per_method"].items() if v.get("own_method")}
     other = {m: v for m, v in metrics["per_method"].items() if not v.get("own_method")}
     folder_cols = summary_cols + [("false_positive_rate_at_0.5", "FPR @0.5")]
@@ -35,8 +41,10 @@ def render_model_card(config: TrainConfig, metrics: dict, training: dict, data_c
     blind = []
     if weak:
         blind.append(f"- Image-level AUC below 0.9 on its own method(s): {', '.join(weak)}.")
-    blind.append("- Trained only on the share's generators and the factory's manipulations; other generators "
-                 "(other diffusion versions, talking heads, lip-sync) are unseen. See the 'other methods' table.")
+    blind.append(
+        "- Trained only on the share's generators and the factory's manipulations; other generators "
+        "(other diffusion versions, talking heads, lip-sync) are unseen. See the 'other methods' table."
+    )
     noisy = [f for f, v in metrics["per_real_folder"].items() if v.get("false_positive_rate_at_0.5", 0) > 0.05]
     if noisy:
         blind.append(f"- More than 5% false positives at score 0.5 on real faces from: {', '.join(noisy)}.")
@@ -51,13 +59,13 @@ def render_model_card(config: TrainConfig, metrics: dict, training: dict, data_c
 
 {d.description}
 
-- Detects: {', '.join(d.algorithms)} (labelmap `{d.labelmap}`); input: face crop (margin 0.3), resized to {m.input_size[0]}x{m.input_size[1]}.
+- Detects: {", ".join(d.algorithms)} (labelmap `{d.labelmap}`); input: face crop (margin 0.3), resized to {m.input_size[0]}x{m.input_size[1]}.
 - Architecture: TF Model Garden RetinaNet (FPN levels {m.min_level}-{m.max_level}, {m.fpn_filters} filters, {m.head_convs} separable head convs) on MobileNetV2 alpha {m.alpha}, initialised from ImageNet weights; frozen with the Object Detection API tensor names.
 - Licence: {d.licence}. Author: {d.author}.
 
 ## Training data
 Made by `tools/make_fakes.py` from ../shared/data (face crops, same crop, size and re-encoding for real and fake).
-Positives: {', '.join(config.data.positives)}; negatives: {', '.join(config.data.negatives)} (real faces of every source folder).
+Positives: {", ".join(config.data.positives)}; negatives: {", ".join(config.data.negatives)} (real faces of every source folder).
 Split by source group (person, video or file), never by crop.
 
 | split | images with boxes | images without |
@@ -68,9 +76,9 @@ Source folders and licences:
 {licence_lines}
 
 ## Training
-{training['epochs']} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: flip, resolution 35-100%, JPEG 30-95, colour jitter, grayscale.
-Best epoch by validation image AUC: {training['best_epoch']} (val AUC {_fmt(training['best_val_auc'])}).
-Training took {training['seconds'] / 60:.1f} minutes on {training['machine']}.
+{training["epochs"]} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: flip, resolution 35-100%, JPEG 30-95, colour jitter, grayscale.
+Best epoch by validation image AUC: {training["best_epoch"]} (val AUC {_fmt(training["best_val_auc"])}).
+Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]}.
 
 | epoch | backbone | cls loss | box loss | val AUC |
 |---|---|---|---|---|
@@ -84,21 +92,21 @@ Retrain from scratch (same seed, same numbers up to thread scheduling):
 Image score = the detector's highest detection score on the crop. Negatives are all real test faces.
 "Face-size-only AUC" is the baseline a detector must beat: the face's size in pixels alone.
 
-Overall (own methods vs real): AUC {_fmt(metrics['overall']['auc'])}, recall {_fmt(metrics['overall']['recall_at_1pct_fpr'])} at 1% FPR and {_fmt(metrics['overall']['recall_at_0.1pct_fpr'])} at 0.1% FPR, face-size-only AUC {_fmt(metrics['overall']['face_size_only_auc'])}.
+Overall (own methods vs real): AUC {_fmt(metrics["overall"]["auc"])}, recall {_fmt(metrics["overall"]["recall_at_1pct_fpr"])} at 1% FPR and {_fmt(metrics["overall"]["recall_at_0.1pct_fpr"])} at 0.1% FPR, face-size-only AUC {_fmt(metrics["overall"]["face_size_only_auc"])}.
 
 Own methods:
 
-{_table(own, summary_cols, 'method')}
+{_table(own, summary_cols, "method")}
 
 Other methods (not trained on; how far it fires on them):
 
-{_table(other, summary_cols, 'method')}
+{_table(other, summary_cols, "method")}
 
 Per real source folder (own fakes vs that folder's reals):
 
-{_table(metrics['per_real_folder'], folder_cols, 'real folder')}
+{_table(metrics["per_real_folder"], folder_cols, "real folder")}
 
-Box average precision (IoU 0.5): {', '.join(f"{k} {_fmt(v)}" for k, v in metrics['box_ap50'].items())}.
+Box average precision (IoU 0.5): {", ".join(f"{k} {_fmt(v)}" for k, v in metrics["box_ap50"].items())}.
 
 ## Known blind spots
 {chr(10).join(blind)}

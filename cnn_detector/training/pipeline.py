@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import platform
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnn_detector.atomic_file import atomic_write_text
 from cnn_detector.detector_dir import write_detector_directory
+from cnn_detector.detector_samples import write_expected
 from cnn_detector.export import freeze_detection_function
+from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import LoadOptions, load_detector
 from cnn_detector.labelmap import load_labelmap
 from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
@@ -48,8 +52,9 @@ def build_records(config: TrainConfig, options: PipelineOptions) -> dict[str, Pa
         folders = [options.factory / split / m for m in (*config.data.positives, *config.data.negatives)]
         folders = [f for f in folders if f.is_dir()]
         if not folders:
-            raise FileNotFoundError(f"{options.factory / split}: no factory data for {config.detector.name}; "
-                                    "run tools/make_fakes.py first")
+            raise FileNotFoundError(
+                f"{options.factory / split}: no factory data for {config.detector.name}; run tools/make_fakes.py first"
+            )
         record = options.run_dir / "records" / f"{split}.tfrecord"
         report = convert_voc_folders(folders, labelmap, record)
         for error in report.errors:
@@ -76,7 +81,9 @@ def export_detector(trainer: DetectorTrainer, config: TrainConfig, options: Pipe
         input="face_crop",
         input_size=list(config.model.input_size),
         min_score=d.min_score,
-        labelmap=str(Path("../..") / d.labelmap) if options.output_root == PROJECT_ROOT / "frozen_models" else "labelmap.pbtxt",
+        labelmap=str(Path("../..") / d.labelmap)
+        if options.output_root == PROJECT_ROOT / "frozen_models"
+        else "labelmap.pbtxt",
         trained_on=sorted({f for f in _trained_folders(options.factory, config)}),
         face_margin=0.3,
         description=d.description,
@@ -85,6 +92,20 @@ def export_detector(trainer: DetectorTrainer, config: TrainConfig, options: Pipe
         # Outside the repository the labelmap travels inside the directory.
         atomic_write_text(directory / "labelmap.pbtxt", config.labelmap_path.read_text())
     return directory
+
+
+def copy_samples(directory: Path, methods: tuple[str, ...], samples: Path = PROJECT_ROOT / "samples") -> None:
+    """The detector's own samples: the repository's sample fakes of its methods and two reals
+    (all held-out, shippable files; see samples/NOTICE.md)."""
+    with open(samples / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    chosen = [r for r in rows if r["method"] in methods] + [r for r in rows if r["label"] == "real"][:2]
+    target = directory / "samples"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for row in chosen:
+        shutil.copy(samples / row["path"], target / row["path"])
 
 
 def _trained_folders(factory: Path, config: TrainConfig) -> set[str]:
@@ -101,6 +122,8 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     train_seconds = time.perf_counter() - started
     directory = export_detector(trainer, config, options)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    copy_samples(directory, config.data.positives)
+    write_expected(detector, FaceFinder())
     test_rows = read_index(options.factory, "test")
     scored = score_images(detector, options.factory, test_rows)
     detector.close()
@@ -120,8 +143,9 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     report = {"detector": config.detector.name, "training": training, "data": counts, "test": metrics}
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
     folders = {s.source_folder for s in scored}
-    card = render_model_card(config, metrics, training, counts, licences_of(load_share(options.share), folders),
-                             options.command)
+    card = render_model_card(
+        config, metrics, training, counts, licences_of(load_share(options.share), folders), options.command
+    )
     atomic_write_text(directory / "MODEL_CARD.md", card)
     return report
 

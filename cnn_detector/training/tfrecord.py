@@ -105,7 +105,6 @@ def convert_voc_folders(folders: Sequence[Path], labelmap: LabelMap, output: Pat
     return report
 
 
-
 def parse_example(serialized):
     """A serialized example -> (uint8 image [H, W, 3], boxes [N, 4] normalized ymin, xmin,
     ymax, xmax, labels [N] int32)."""
@@ -123,8 +122,12 @@ def parse_example(serialized):
     image = tf.io.decode_image(parsed["image/encoded"], channels=3, expand_animations=False)
     dense = {k: tf.sparse.to_dense(v) for k, v in parsed.items() if k != "image/encoded"}
     boxes = tf.stack(
-        [dense["image/object/bbox/ymin"], dense["image/object/bbox/xmin"],
-         dense["image/object/bbox/ymax"], dense["image/object/bbox/xmax"]],
+        [
+            dense["image/object/bbox/ymin"],
+            dense["image/object/bbox/xmin"],
+            dense["image/object/bbox/ymax"],
+            dense["image/object/bbox/xmax"],
+        ],
         axis=1,
     )
     return image, boxes, tf.cast(dense["image/object/class/label"], tf.int32)

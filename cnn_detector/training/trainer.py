@@ -61,8 +61,9 @@ class DetectorTrainer:
         self.optimizer.build(self.model.trainable_variables)
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.best_auc = tf.Variable(-1.0, dtype=tf.float64, name="best_val_auc")
-        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, epoch=self.epoch,
-                                              best_auc=self.best_auc)
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, epoch=self.epoch, best_auc=self.best_auc
+        )
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.run_dir / "ckpt"), max_to_keep=2)
         self.best_prefix = str(self.run_dir / "best" / "ckpt")
         from official.vision.ops import anchor
@@ -85,21 +86,31 @@ class DetectorTrainer:
         )
         box_weights = tf.cond(empty, lambda: tf.zeros_like(box_weights), lambda: box_weights)
         image = normalize_images(image[None], self.config.model)[0]
-        return image, {"cls_targets": cls_targets, "box_targets": box_targets,
-                       "cls_weights": cls_weights, "box_weights": box_weights}
+        return image, {
+            "cls_targets": cls_targets,
+            "box_targets": box_targets,
+            "cls_weights": cls_weights,
+            "box_weights": box_weights,
+        }
 
     def training_dataset(self, record: Path):
         import tensorflow as tf
 
         size = self.config.model.input_size
         base = tf.data.TFRecordDataset(str(record)).map(parse_example, num_parallel_calls=2).cache()
-        positives = base.filter(lambda i, b, l: tf.shape(b)[0] > 0).shuffle(512, seed=self.config.train.seed).repeat()
-        negatives = base.filter(lambda i, b, l: tf.shape(b)[0] == 0).shuffle(2048, seed=self.config.train.seed).repeat()
+        seed = self.config.train.seed
+        positives = base.filter(lambda image, boxes, labels: tf.shape(boxes)[0] > 0).shuffle(512, seed=seed).repeat()
+        negatives = base.filter(lambda image, boxes, labels: tf.shape(boxes)[0] == 0).shuffle(2048, seed=seed).repeat()
         fraction = self.config.data.positive_fraction
-        mixed = tf.data.Dataset.sample_from_datasets([positives, negatives], [fraction, 1 - fraction],
-                                                     seed=self.config.train.seed)
-        mixed = mixed.map(lambda i, b, l: (*augment(i, b, size), l), num_parallel_calls=2)
-        return mixed.map(self._label, num_parallel_calls=2).batch(self.config.train.batch_size, drop_remainder=True).prefetch(2)
+        mixed = tf.data.Dataset.sample_from_datasets(
+            [positives, negatives], [fraction, 1 - fraction], seed=self.config.train.seed
+        )
+        mixed = mixed.map(lambda image, boxes, labels: (*augment(image, boxes, size), labels), num_parallel_calls=2)
+        return (
+            mixed.map(self._label, num_parallel_calls=2)
+            .batch(self.config.train.batch_size, drop_remainder=True)
+            .prefetch(2)
+        )
 
     @staticmethod
     def load_eval_images(record: Path, size: tuple[int, int]):
@@ -205,14 +216,20 @@ class DetectorTrainer:
                 images, labels = next(batches)
                 cls_loss, box_loss = step(images, labels)
                 losses.append((float(cls_loss), float(box_loss)))
-                bar.set_postfix(cls=f"{np.mean([c for c, _ in losses[-20:]]):.3f}",
-                                box=f"{np.mean([b for _, b in losses[-20:]]):.4f}")
+                bar.set_postfix(
+                    cls=f"{np.mean([c for c, _ in losses[-20:]]):.3f}",
+                    box=f"{np.mean([b for _, b in losses[-20:]]):.4f}",
+                )
             auc = self.validation_auc(val_images, val_labels)
             self.epoch.assign_add(1)
-            entry = {"epoch": epoch + 1, "cls_loss": float(np.mean([c for c, _ in losses])),
-                     "box_loss": float(np.mean([b for _, b in losses])), "val_auc": auc,
-                     "backbone": "frozen" if head_only else "fine-tuned",
-                     "seconds": round(time.perf_counter() - started, 1)}
+            entry = {
+                "epoch": epoch + 1,
+                "cls_loss": float(np.mean([c for c, _ in losses])),
+                "box_loss": float(np.mean([b for _, b in losses])),
+                "val_auc": auc,
+                "backbone": "frozen" if head_only else "fine-tuned",
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             result.history.append(entry)
             log.info("epoch %d: cls %.4f box %.4f val AUC %.4f", epoch + 1, entry["cls_loss"], entry["box_loss"], auc)
             if not math.isnan(auc) and auc > float(self.best_auc):

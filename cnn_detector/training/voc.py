@@ -95,4 +95,6 @@ def read_voc(path: Path) -> VocAnnotation:
                 f"the {width}x{height} image"
             )
         objects.append(obj)
-    return VocAnnotation(root.findtext("filename") or "", width, height, depth, tuple(objects), root.findtext("folder") or "")
+    return VocAnnotation(
+        root.findtext("filename") or "", width, height, depth, tuple(objects), root.findtext("folder") or ""
+    )

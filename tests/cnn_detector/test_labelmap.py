@@ -31,7 +31,10 @@ def test_parses_object_detection_api_labelmap():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("item { id: 1 name: 'a' }\nitem {\n  id: 1\n  name: 'b'\n}\n", r"x\.pbtxt:2: id 1 already used by the item on line 1"),
+        (
+            "item { id: 1 name: 'a' }\nitem {\n  id: 1\n  name: 'b'\n}\n",
+            r"x\.pbtxt:2: id 1 already used by the item on line 1",
+        ),
         ("item { id: 1 name: 'a' }\nitem { id: 2 name: 'a' }\n", r"x\.pbtxt:2: name 'a' already used"),
         ("item { id: 0 name: 'background' }\n", r"x\.pbtxt:1: id must be >= 1"),
         ("item { id: -3 name: 'neg' }\n", "id must be >= 1"),

@@ -22,7 +22,9 @@ def exported(tmp_path_factory):
     config.write_text(yaml.safe_dump({"model": {"input_size": [128, 128], "max_level": 5, "max_detections": 7}}))
     labelmap = root / "labelmap.pbtxt"
     labelmap.write_text(format_labelmap(CLASSES))
-    detector_dir = write_detector_directory(root / "detectors" / "retina", b"placeholder", CLASSES, input_size=[128, 128])
+    detector_dir = write_detector_directory(
+        root / "detectors" / "retina", b"placeholder", CLASSES, input_size=[128, 128]
+    )
     output = detector_dir / "frozen_inference_graph.pb"
     code = export_frozen_graph.main(
         ["--config", str(config), "--labelmap", str(labelmap), "--output", str(output), "--update-manifest"]

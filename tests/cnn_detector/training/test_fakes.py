@@ -1,0 +1,51 @@
+"""The fake factory's manipulations on a real shipped sample face: each changes pixels only
+inside the region it reports, and the report covers the change."""
+
+import numpy as np
+import pytest
+
+from cnn_detector.image_io import read_image
+from cnn_detector.registry import PROJECT_ROOT
+from cnn_detector.training import fakes
+from cnn_detector.training.factory import FakeFactory
+
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    factory = FakeFactory(tmp_path_factory.mktemp("f"))
+    found = [factory.find_face(read_image(SAMPLES / name)) for name in ("real_img16.jpg", "real_img28.jpg")]
+    assert all(found), "the face finder must find the sample faces"
+    return found
+
+
+@pytest.mark.parametrize("method", ["self_blend", "upsampling", "face_swap"])
+def test_manipulation_stays_in_its_box(faces, method):
+    rng = np.random.default_rng(3)
+    target, donor = faces
+    if method == "self_blend":
+        image, mask = fakes.self_blend(target.image, target.landmarks, rng)
+    elif method == "upsampling":
+        image, mask = fakes.upsampling_trace(target.image, target.landmarks, rng)
+    else:
+        image, mask = fakes.face_swap(target.image, target.landmarks, donor.image, donor.landmarks, rng)
+    box = fakes.mask_box(mask)
+    assert box is not None
+    x0, y0, x1, y1 = box
+    changed = np.abs(image.astype(int) - target.image.astype(int)).max(axis=2) > 8
+    assert changed.sum() > 500, "the manipulation must change the face"
+    outside = changed.copy()
+    outside[y0:y1, x0:x1] = False
+    assert outside.sum() <= 0.01 * changed.sum()
+    # The box sits on the face: its centre is inside the face box the finder gave.
+    fy0, fx0, fy1, fx1 = target.box
+    h, w = target.image.shape[:2]
+    assert fx0 * w <= (x0 + x1) / 2 <= fx1 * w and fy0 * h <= (y0 + y1) / 2 <= fy1 * h
+
+
+def test_reencode_changes_bytes_not_content(faces):
+    rng = np.random.default_rng(0)
+    data, decoded = fakes.reencode(faces[0].image, rng)
+    assert data[:2] == b"\xff\xd8"
+    assert decoded.ndim == 3 and decoded.shape[2] == 3

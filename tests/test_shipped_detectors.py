@@ -1,0 +1,33 @@
+"""One test per registered detector (timm-style): it loads through every trust check,
+carries a complete directory, and reproduces its own samples/expected.csv."""
+
+import pytest
+
+from cnn_detector.detector_samples import compare_with_expected, sample_images
+from cnn_detector.faces import FaceFinder
+from cnn_detector.frozen_graph import load_detector
+from cnn_detector.registry import discover_detectors
+
+SCAN = discover_detectors(include_environment=False)
+SHIPPED = sorted(SCAN.specs)
+
+
+def test_registry_has_shipped_detectors_and_no_problems():
+    assert SHIPPED, "frozen_models/ must ship detectors"
+    assert not SCAN.problems, [str(p) for p in SCAN.problems]
+
+
+@pytest.fixture(scope="module")
+def face_finder():
+    return FaceFinder()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_detector(name, face_finder):
+    spec = SCAN.get(name)
+    assert (spec.directory / "MODEL_CARD.md").is_file()
+    assert spec.graph_path.stat().st_size <= 15 * 1024 * 1024
+    assert sample_images(spec.directory), f"{spec.directory}/samples has no images"
+    with load_detector(spec) as detector:
+        problems = compare_with_expected(detector, face_finder)
+    assert not problems, "\n".join(problems)

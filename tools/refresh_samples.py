@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Refill a shipped detector's samples/ from the repository's samples/ (its methods' fakes
+and two reals) and rewrite samples/expected.csv from its current graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(
+        prog="refresh_samples.py",
+        description=__doc__,
+        epilog="example:\n  python tools/refresh_samples.py frozen_models/gan_face",
+    )
+    parser.add_argument("directory", type=Path, nargs="+", help="detector directories")
+    args = parser.parse_args(argv)
+    setup_logging()
+    from cnn_detector.detector_samples import write_expected
+    from cnn_detector.faces import FaceFinder
+    from cnn_detector.frozen_graph import load_detector
+    from cnn_detector.registry import load_detector_spec
+    from cnn_detector.training.pipeline import copy_samples
+
+    finder = FaceFinder()
+    for directory in args.directory:
+        try:
+            spec = load_detector_spec(directory)
+            copy_samples(directory, spec.manifest.algorithms)
+            with load_detector(spec) as detector:
+                log.info("wrote %s", write_expected(detector, finder))
+        except DeepfakeScannerError as err:
+            log.error("%s", err)
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
