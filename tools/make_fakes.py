@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-per-video", type=int, default=8)
     parser.add_argument("--limit-per-folder", type=int, default=0, help="at most N files per share folder (0: all)")
     parser.add_argument("--methods", default=",".join(MADE_METHODS), help=f"subset of {','.join(MADE_METHODS)}")
+    parser.add_argument("--reencode-min-scale", type=float, default=0.4, help="lowest random resize of each crop")
+    parser.add_argument("--jpeg-min", type=int, default=30, help="lowest random JPEG quality of each crop")
+    parser.add_argument("--max-side", type=int, default=320, help="longest side of a stored crop")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -43,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         frames_per_video=args.frames_per_video,
         limit_per_folder=args.limit_per_folder,
         methods=methods,
+        reencode_min_scale=args.reencode_min_scale,
+        jpeg_min=args.jpeg_min,
+        max_side=args.max_side,
     )
     from tqdm import tqdm
 

@@ -42,6 +42,53 @@ def encode(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+VIDEO = "videos/real/face_recognition_short_hamilton_clip.mp4"
+VIDEO_SECONDS = 6.0
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float) -> None:
+    tmp = path.with_name(f".{path.name}")
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    tmp.replace(path)
+
+
+def write_sample_videos(items, factory, donor, out: Path, rows: list) -> None:
+    """The first seconds of a held-out MIT clip, and a face swap of it made frame by frame
+    (fresh random blend parameters per frame: the flicker of frame-wise fakes)."""
+    item = items[VIDEO]
+    if not item.licence.startswith(SHIPPABLE) or item.split != "test":
+        raise SystemExit(f"{VIDEO}: not a shippable held-out file")
+    capture = cv2.VideoCapture(str(item.path))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    frames = []
+    while len(frames) < int(fps * VIDEO_SECONDS):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    rng = item_rng(0, "sample video")
+    swapped = []
+    for frame in frames:
+        face = factory.find_face(frame)
+        if face is None:
+            swapped.append(frame)
+            continue
+        image, _ = fakes.face_swap(frame, face.landmarks, donor.image, donor.landmarks, rng)
+        swapped.append(image)
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    write_video(out / "videos" / "real_hamilton.mp4", frames, fps)
+    write_video(out / "videos" / "fake_face_swap_hamilton.mp4", swapped, fps)
+    rows.append({"path": "videos/real_hamilton.mp4", "label": "real", "method": "real", "source": item.relative,
+                 "licence": item.licence})
+    rows.append({"path": "videos/fake_face_swap_hamilton.mp4", "label": "fake", "method": "face_swap",
+                 "source": f"{item.relative} + {REALS[2]}", "licence": item.licence})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="make_samples.py", description=__doc__)
     parser.add_argument("--share", type=Path, default=DEFAULT_SHARE)
@@ -79,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     image, _ = fakes.upsampling_trace(faces[3].image, faces[3].landmarks, rng)
     write("fake_upsampling_img41.jpg", image, "fake", "upsampling", [chosen[3]])
 
+    write_sample_videos(items, factory, faces[2], args.out, rows)
     with open(args.out / "labels.csv", "w", newline="") as handle:
         writer = csv.DictWriter(
             handle, fieldnames=["path", "label", "method", "source", "licence"], lineterminator="\n"

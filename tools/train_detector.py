@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
 from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from cnn_detector.training.share import DEFAULT_SHARE  # noqa: E402
 
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory          # once: the training data
@@ -29,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--factory",
         type=Path,
-        default=PROJECT_ROOT / "work_data" / "factory",
-        help="output of tools/make_fakes.py (default work_data/factory)",
+        help="output of tools/make_fakes.py (default: the recipe's data.factory, made first if missing)",
     )
     parser.add_argument("--run-dir", type=Path, help="checkpoints and records (default work_data/runs/NAME)")
     parser.add_argument(
@@ -63,8 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     command = "python tools/train_detector.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
+    factory = args.factory or PROJECT_ROOT / config.data.factory
+    if not (factory / "index.csv").is_file():
+        if args.factory:
+            log.error("%s: no factory data (index.csv); run tools/make_fakes.py --out %s first", factory, factory)
+            return EXIT_USAGE
+        from cnn_detector.training.factory import FactoryOptions, run_factory
+
+        log.info("making the training data first: %s with %s", factory, config.data.factory_options or "defaults")
+        run_factory(DEFAULT_SHARE, factory, FactoryOptions(**(config.data.factory_options or {})))
     options = PipelineOptions(
-        factory=args.factory,
+        factory=factory,
         run_dir=run_dir,
         output_root=args.output_root,
         progress=not args.no_progress,

@@ -3,13 +3,26 @@ same crop size, random down/up-scaling, random JPEG quality, colour jitter, gray
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
-def augment(image, boxes, size: tuple[int, int], seed_stream=None):
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """min_scale: lowest resolution drawn, as a fraction of the input size; jpeg_*: how often
+    and how low the random JPEG re-encoding goes; grayscale: probability."""
+
+    min_scale: float = 0.35
+    jpeg_probability: float = 0.5
+    jpeg_min: int = 30
+    grayscale: float = 0.15
+
+
+def augment(image, boxes, size: tuple[int, int], config: AugmentConfig = AugmentConfig()):
     """uint8 [H, W, 3] + normalized boxes -> uint8 [h, w, 3] at ``size`` + boxes.
 
-    Flip; resolution drawn between 35% and 100% of the input size (so a large fake is as
-    often blurry as a small real); JPEG quality 30-95 half the time; brightness, contrast,
-    saturation and hue jitter; grayscale 15% of the time.
+    Flip; resolution drawn between min_scale and 100% of the input size (so a large fake is as
+    often blurry as a small real); JPEG quality jpeg_min-95 some of the time; brightness,
+    contrast, saturation and hue jitter; grayscale some of the time.
     """
     import tensorflow as tf
 
@@ -21,14 +34,14 @@ def augment(image, boxes, size: tuple[int, int], seed_stream=None):
         lambda: tf.stack([boxes[:, 0], 1.0 - boxes[:, 3], boxes[:, 2], 1.0 - boxes[:, 1]], axis=1),
         lambda: boxes,
     )
-    scale = tf.random.uniform([], 0.35, 1.0)
+    scale = tf.random.uniform([], config.min_scale, 1.0)
     low = tf.cast(tf.maximum(16.0, tf.round(scale * [float(height), float(width)])), tf.int32)
     image = tf.image.resize(image, low, method="area", antialias=True)
     image = tf.image.resize(image, [height, width], method="bilinear")
     image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
     image = tf.cond(
-        tf.random.uniform([]) < 0.5,
-        lambda: tf.image.random_jpeg_quality(image, 30, 95),
+        tf.random.uniform([]) < config.jpeg_probability,
+        lambda: tf.image.random_jpeg_quality(image, config.jpeg_min, 95),
         lambda: image,
     )
     image = tf.image.convert_image_dtype(image, tf.float32)
@@ -37,7 +50,7 @@ def augment(image, boxes, size: tuple[int, int], seed_stream=None):
     image = tf.image.random_saturation(image, 0.8, 1.2)
     image = tf.image.random_hue(image, 0.02)
     gray = tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(image))
-    image = tf.cond(tf.random.uniform([]) < 0.15, lambda: gray, lambda: image)
+    image = tf.cond(tf.random.uniform([]) < config.grayscale, lambda: gray, lambda: image)
     image = tf.image.convert_image_dtype(tf.clip_by_value(image, 0.0, 1.0), tf.uint8, saturate=True)
     image.set_shape([height, width, 3])
     return image, boxes

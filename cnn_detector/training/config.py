@@ -11,6 +11,7 @@ import yaml
 
 from cnn_detector.registry import PROJECT_ROOT
 from cnn_detector.retinanet import RetinaNetConfig
+from cnn_detector.training.augment import AugmentConfig
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,15 @@ class DetectorInfo:
 @dataclass(frozen=True)
 class DataConfig:
     """positives: factory methods whose boxes this detector learns (class = method name,
-    which must be a labelmap name); negatives: methods whose images are all-negative."""
+    which must be a labelmap name); negatives: methods whose images are all-negative.
+    factory: the make_fakes output it trains on (relative to the project root), made with
+    factory_options (FactoryOptions fields) when it does not exist yet."""
 
     positives: tuple[str, ...]
     negatives: tuple[str, ...] = ("real",)
     positive_fraction: float = 0.4
+    factory: str = "work_data/factory"
+    factory_options: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class TrainConfig:
     data: DataConfig
     model: RetinaNetConfig
     train: TrainSchedule
+    augment: AugmentConfig = AugmentConfig()
 
     @property
     def labelmap_path(self) -> Path:
@@ -69,6 +75,8 @@ def _section(cls, data: dict[str, Any], where: str):
     if missing:
         raise ValueError(f"{where}: missing setting(s) {missing}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    if "factory_options" in values and not isinstance(values["factory_options"], dict):
+        raise ValueError(f"{where}: factory_options must be a mapping of make_fakes settings")
     return cls(**values)
 
 
@@ -76,7 +84,7 @@ def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
     """Read a detector recipe; ``quick`` shrinks it to a CI-sized smoke run."""
     path = Path(path)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    unknown = sorted(set(data) - {"detector", "data", "model", "train", "quick"})
+    unknown = sorted(set(data) - {"detector", "data", "model", "train", "augment", "quick"})
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}")
     model = RetinaNetConfig.from_yaml(path) if "model" in data else RetinaNetConfig()
@@ -95,4 +103,5 @@ def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
         data=_section(DataConfig, data["data"], f"{path}: data"),
         model=model,
         train=_section(TrainSchedule, train, f"{path}: train"),
+        augment=_section(AugmentConfig, data.get("augment", {}), f"{path}: augment"),
     )

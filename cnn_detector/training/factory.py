@@ -47,6 +47,8 @@ class FactoryOptions:
     frames_per_video: int = 8
     limit_per_folder: int = 0
     methods: tuple[str, ...] = MADE_METHODS
+    reencode_min_scale: float = 0.4
+    jpeg_min: int = 30
 
 
 @dataclass
@@ -120,7 +122,7 @@ class FakeFactory:
         box in ``image`` (None for a real face)."""
         crop, window, scale = self._crop(image, face_box, rng)
         before = crop.shape[:2]
-        encoded, crop = fakes.reencode(crop, rng)
+        encoded, crop = fakes.reencode(crop, rng, self.options.reencode_min_scale, self.options.jpeg_min)
         ry, rx = crop.shape[0] / before[0], crop.shape[1] / before[1]
         objects = []
         if region is not None:

@@ -235,7 +235,9 @@ def mask_box(mask: np.ndarray, threshold: float = 0.1) -> tuple[int, int, int, i
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def reencode(image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4) -> tuple[bytes, np.ndarray]:
+def reencode(
+    image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4, jpeg_min: int = 30
+) -> tuple[bytes, np.ndarray]:
     """Random resize (down, then back up half the time) and JPEG quality 30-95, as sharing
     does; returns the JPEG bytes and the decoded RGB image."""
     height, width = image.shape[:2]
@@ -245,7 +247,7 @@ def reencode(image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4
             image, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA
         )
         image = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else small
-    quality = int(rng.integers(30, 96))
+    quality = int(rng.integers(jpeg_min, 96))
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("JPEG encoding failed")

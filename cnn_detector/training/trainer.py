@@ -105,7 +105,10 @@ class DetectorTrainer:
         mixed = tf.data.Dataset.sample_from_datasets(
             [positives, negatives], [fraction, 1 - fraction], seed=self.config.train.seed
         )
-        mixed = mixed.map(lambda image, boxes, labels: (*augment(image, boxes, size), labels), num_parallel_calls=2)
+        strength = self.config.augment
+        mixed = mixed.map(
+            lambda image, boxes, labels: (*augment(image, boxes, size, strength), labels), num_parallel_calls=2
+        )
         return (
             mixed.map(self._label, num_parallel_calls=2)
             .batch(self.config.train.batch_size, drop_remainder=True)

@@ -7,6 +7,7 @@ import hashlib
 import shutil
 
 import pytest
+import yaml
 
 import detect_image
 from cnn_detector.registry import PROJECT_ROOT, discover_detectors
@@ -57,59 +58,26 @@ def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):
     index = list(csv.DictReader(open(factory / "index.csv")))
     assert {r["method"] for r in index} >= {"real", "self_blend", "upsampling", "stylegan"}
     output = tmp_path / "detectors"
-    code = train_detector.main(
-        [
-            "--config",
-            str(PROJECT_ROOT / "configs/detectors/gan_face.yaml"),
-            "--quick",
-            "--no-progress",
-            "--factory",
-            str(factory),
-            "--run-dir",
-            str(tmp_path / "run"),
-            "--output-root",
-            str(output),
-        ]
-    )
-    assert code == 0
-    directory = output / "gan_face"
+    # The shipped recipe under another name, so that it cannot clash with the shipped gan_face.
+    recipe = yaml.safe_load((PROJECT_ROOT / "configs/detectors/gan_face.yaml").read_text())
+    recipe["detector"]["name"] = "quick_gan_face"
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    train = ["--config", str(tmp_path / "recipe.yaml"), "--quick", "--no-progress", "--factory", str(factory),
+             "--run-dir", str(tmp_path / "run"), "--output-root", str(output)]
+    assert train_detector.main(train) == 0
+    directory = output / "quick_gan_face"
     for name in ("frozen_inference_graph.pb", "detector.yaml", "labelmap.pbtxt", "metrics.json", "MODEL_CARD.md"):
         assert (directory / name).is_file(), name
     assert "Retrain from scratch" in (directory / "MODEL_CARD.md").read_text()
-    spec = discover_detectors([output], include_default=False).get("gan_face")
+    spec = discover_detectors([output], include_default=False).get("quick_gan_face")
     assert spec.manifest.input == "face_crop" and spec.manifest.input_size == (128, 128)
     capsys.readouterr()
-    assert (
-        detect_image.main(
-            [
-                "--input",
-                str(SAMPLES / "real_img16.jpg"),
-                "--detectors",
-                str(output),
-                "--only-detectors",
-                "gan_face",
-                "--min-score",
-                "0.01",
-            ]
-        )
-        == 0
-    )
+    scan = ["--input", str(SAMPLES / "real_img16.jpg"), "--detectors", str(output),
+            "--only-detectors", "quick_gan_face", "--min-score", "0.01"]
+    assert detect_image.main(scan) == 0
     assert capsys.readouterr().out.startswith("source,frame_index")
     # A second run into the same run directory must not silently mix with the first.
-    again = train_detector.main(
-        [
-            "--config",
-            str(PROJECT_ROOT / "configs/detectors/gan_face.yaml"),
-            "--quick",
-            "--factory",
-            str(factory),
-            "--run-dir",
-            str(tmp_path / "run"),
-            "--output-root",
-            str(output),
-        ]
-    )
-    assert again == 1
+    assert train_detector.main(train) == 1
 
 
 @pytest.mark.parametrize("bad", ["unknown: 1\n", "detector: {name: x}\n"])

@@ -1,0 +1,327 @@
+"""The streaming engine: files -> frames -> faces -> every detector at once -> judge -> verdicts.
+
+Threads joined by bounded queues, so memory stays flat however long the video:
+
+    reader -> faces -> one worker per detector -> collector (in the caller's thread) -> judge
+
+A marker follows each source through every queue (its end, or its error), and a sentinel
+ends each stage. One bad file becomes an ``error`` verdict; the batch goes on.
+`ScanEngine.scan_file` is the plain sequential path: one call turns a file into a result.
+No printing here: the CLIs and other front ends decide what to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnn_detector.errors import MediaError
+from cnn_detector.frozen_graph import FrozenGraphDetector
+from cnn_detector.image_io import DEFAULT_MAX_PIXELS, read_image
+from cnn_detector.image_scan import FaceFinder, crop, expand_box
+from cnn_detector.types import Box, Detection, FrameDetections, Verdict
+from cnn_detector.video import VideoFrame, VideoFrames, is_video
+
+log = logging.getLogger(__name__)
+_SENTINEL = object()
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """fps / max_frames: frame sampling of videos; queue_size: frames in flight per stage."""
+
+    fps: float = 2.0
+    max_frames: int = 120
+    min_score: float | None = None
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    queue_size: int = 8
+    batch_size: int = 8
+
+
+@dataclass
+class SourceResult:
+    """What the engine made of one file: its frames' detections and the verdict."""
+
+    source: str
+    verdict: Verdict
+    frames: list[FrameDetections] = field(default_factory=list)
+    warning: str = ""
+
+
+@dataclass
+class _Frame:
+    source_id: int
+    index: int
+    timestamp_ms: float
+    size: tuple[int, int]
+    faces: tuple[Box, ...]
+    inputs: dict[str, tuple[list[np.ndarray], list[Box | None]]]
+
+
+@dataclass
+class _SourceEnd:
+    source_id: int
+    error: str = ""
+    warning: str = ""
+
+
+def iter_frames(path: Path, options: EngineOptions) -> tuple[Iterator[VideoFrame], Callable[[], str]]:
+    """Frames of a video, or the one frame of a still; plus a function giving the warning."""
+    if is_video(path):
+        frames = VideoFrames(path, fps=options.fps, max_frames=options.max_frames)
+        return iter(frames), lambda: frames.warning
+    image = read_image(path, options.max_pixels)
+    return iter([VideoFrame(0, 0.0, image)]), lambda: ""
+
+
+class ScanEngine:
+    """Detectors (verified and loaded), a face finder and a judge (anything with
+    ``decide(source, frames, detector_names) -> Verdict``, see rnn_judge.judge.Judge)."""
+
+    def __init__(
+        self,
+        detectors: Sequence[FrozenGraphDetector],
+        face_finder: FaceFinder,
+        judge,
+        options: EngineOptions = EngineOptions(),
+    ):
+        if not detectors:
+            raise ValueError("the engine needs at least one detector")
+        self.detectors = list(detectors)
+        self.face_finder = face_finder
+        self.judge = judge
+        self.options = options
+        self.names = tuple(d.name for d in self.detectors)
+
+    # ---- shared steps ----
+    def _prepare(self, source_id: int, frame: VideoFrame) -> _Frame:
+        image = frame.image
+        size = (int(image.shape[0]), int(image.shape[1]))
+        faces = tuple(self.face_finder.find(image))
+        inputs: dict[str, tuple[list[np.ndarray], list[Box | None]]] = {}
+        for detector in self.detectors:
+            manifest = detector.spec.manifest
+            if manifest.input == "full_frame":
+                inputs[detector.name] = ([image], [None])
+            else:
+                regions = [expand_box(face, manifest.face_margin, size) for face in faces]
+                inputs[detector.name] = ([crop(image, r) for r in regions], list(regions))
+        return _Frame(source_id, frame.index, frame.timestamp_ms, size, faces, inputs)
+
+    def _frame_detections(self, source: str, frame: _Frame, found: dict[str, list[Detection]]) -> FrameDetections:
+        detections = tuple(d for name in self.names for d in found.get(name, []))
+        return FrameDetections(source, frame.index, frame.timestamp_ms, frame.size, frame.faces, detections)
+
+    def _verdict(self, source: str, frames: list[FrameDetections], error: str) -> Verdict:
+        if error:
+            return Verdict(source, "error", detectors=self.names, error=error)
+        if not frames:
+            return Verdict(source, "error", detectors=self.names, error=f"{source}: no frames decoded")
+        frames.sort(key=lambda f: f.frame_index)
+        return self.judge.decide(source, frames, self.names)
+
+    # ---- sequential: one call, one file ----
+    def scan_file(self, path: Path | str) -> SourceResult:
+        """Decode, find faces, detect, judge, in this thread. Bad input becomes an error verdict."""
+        source = str(path)
+        frames: list[FrameDetections] = []
+        warning = ""
+        try:
+            iterator, warning_of = iter_frames(Path(path), self.options)
+            for frame in iterator:
+                prepared = self._prepare(0, frame)
+                found = {}
+                for detector in self.detectors:
+                    images, boxes = prepared.inputs[detector.name]
+                    per_image = detector.detect(images, self.options.min_score, boxes) if images else []
+                    found[detector.name] = [d for dets in per_image for d in dets]
+                frames.append(self._frame_detections(source, prepared, found))
+            warning = warning_of()
+        except MediaError as err:
+            return SourceResult(source, self._verdict(source, [], str(err)))
+        return SourceResult(source, self._verdict(source, frames, ""), frames, warning)
+
+    # ---- threaded ----
+    def scan(self, paths: Iterable[Path | str], stop: threading.Event | None = None) -> Iterator[SourceResult]:
+        """Results in input order, computed by the threaded pipeline. Closing the generator
+        (or ``stop``) ends every thread; what was yielded stays valid."""
+        stop = stop or threading.Event()
+        sources = [str(p) for p in paths]
+        size = self.options.queue_size
+        frame_queue: queue.Queue = queue.Queue(size)
+        detector_queues = [queue.Queue(size) for _ in self.detectors]
+        results: queue.Queue = queue.Queue(size * (len(self.detectors) + 2))
+        threads = [
+            threading.Thread(target=self._read, args=(sources, frame_queue, stop), name="reader", daemon=True),
+            threading.Thread(
+                target=self._faces, args=(frame_queue, detector_queues, results, stop), name="faces", daemon=True
+            ),
+        ]
+        for detector, inbox in zip(self.detectors, detector_queues):
+            threads.append(
+                threading.Thread(
+                    target=self._detect,
+                    args=(detector, inbox, results, stop),
+                    name=f"detector-{detector.name}",
+                    daemon=True,
+                )
+            )
+        for thread in threads:
+            thread.start()
+        try:
+            yield from self._collect(sources, results, stop)
+        finally:
+            stop.set()
+            for q in [frame_queue, *detector_queues, results]:
+                _drain(q)
+            for thread in threads:
+                thread.join(timeout=10)
+
+    def _put(self, q: queue.Queue, item, stop: threading.Event) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self, sources: list[str], out: queue.Queue, stop: threading.Event) -> None:
+        for source_id, source in enumerate(sources):
+            if stop.is_set():
+                break
+            end = _SourceEnd(source_id)
+            try:
+                iterator, warning_of = iter_frames(Path(source), self.options)
+                for frame in iterator:
+                    if not self._put(out, (source_id, frame), stop):
+                        return
+                end.warning = warning_of()
+            except MediaError as err:
+                end.error = str(err)
+            except Exception as err:  # a decoder bug must not take the batch down
+                end.error = f"{source}: unexpected error while decoding: {err!r}"
+            if not self._put(out, end, stop):
+                return
+        self._put(out, _SENTINEL, stop)
+
+    def _faces(self, inbox: queue.Queue, outboxes: list[queue.Queue], results: queue.Queue, stop) -> None:
+        while not stop.is_set():
+            try:
+                item = inbox.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if isinstance(item, tuple):
+                source_id, frame = item
+                try:
+                    prepared = self._prepare(source_id, frame)
+                except Exception as err:
+                    self._put(results, ("frame_error", source_id, f"face stage failed: {err!r}"), stop)
+                    continue
+                self._put(results, ("frame", prepared), stop)
+                item = prepared
+            for outbox in outboxes:
+                self._put(outbox, item, stop)
+            if item is _SENTINEL:
+                self._put(results, _SENTINEL, stop)
+                return
+
+    def _detect(self, detector: FrozenGraphDetector, inbox: queue.Queue, results: queue.Queue, stop) -> None:
+        pending: list[_Frame] = []
+
+        def flush():
+            images, boxes, owners = [], [], []
+            for frame in pending:
+                frame_images, frame_boxes = frame.inputs[detector.name]
+                images += frame_images
+                boxes += frame_boxes
+                owners += [frame] * len(frame_images)
+            found: dict[int, list[Detection]] = {id(f): [] for f in pending}
+            if images:
+                try:
+                    per_image = detector.detect(images, self.options.min_score, boxes)
+                except Exception as err:
+                    log.error("detector %s failed on a batch: %r", detector.name, err)
+                    per_image = [[] for _ in images]
+                for owner, dets in zip(owners, per_image):
+                    found[id(owner)] += dets
+            for frame in pending:
+                self._put(results, ("detections", frame.source_id, frame.index, detector.name, found[id(frame)]), stop)
+            pending.clear()
+
+        while not stop.is_set():
+            try:
+                item = inbox.get(timeout=0.05)
+            except queue.Empty:
+                if pending:
+                    flush()
+                continue
+            if isinstance(item, _Frame):
+                pending.append(item)
+                if sum(len(f.inputs[detector.name][0]) for f in pending) >= self.options.batch_size:
+                    flush()
+                continue
+            if pending:
+                flush()
+            if item is _SENTINEL:
+                return
+            self._put(results, ("end", item, detector.name), stop)
+
+    def _collect(self, sources: list[str], results: queue.Queue, stop) -> Iterator[SourceResult]:
+        frames: dict[int, dict[int, _Frame]] = {}
+        found: dict[tuple[int, int], dict[str, list[Detection]]] = {}
+        done: dict[int, list[FrameDetections]] = {}
+        ends: dict[int, set[str]] = {}
+        end_info: dict[int, _SourceEnd] = {}
+        finished: dict[int, SourceResult] = {}
+        next_to_yield = 0
+        while next_to_yield < len(sources) and not stop.is_set():
+            try:
+                item = results.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _SENTINEL:
+                continue
+            kind = item[0]
+            if kind == "frame":
+                frame = item[1]
+                frames.setdefault(frame.source_id, {})[frame.index] = frame
+                found[(frame.source_id, frame.index)] = {}
+            elif kind == "detections":
+                _, source_id, index, name, dets = item
+                found[(source_id, index)][name] = dets
+            elif kind == "frame_error":
+                log.warning("%s: %s", sources[item[1]], item[2])
+            elif kind == "end":
+                end, name = item[1], item[2]
+                end_info[end.source_id] = end
+                ends.setdefault(end.source_id, set()).add(name)
+            # A frame is complete when every detector reported on it.
+            for key in [k for k, v in found.items() if len(v) == len(self.names)]:
+                frame = frames[key[0]].pop(key[1])
+                done.setdefault(key[0], []).append(self._frame_detections(sources[key[0]], frame, found.pop(key)))
+            for source_id in [s for s, names in ends.items() if names >= set(self.names) and s not in finished]:
+                if any(k[0] == source_id for k in found):
+                    continue
+                end = end_info[source_id]
+                source_frames = done.pop(source_id, [])
+                verdict = self._verdict(sources[source_id], source_frames, end.error)
+                finished[source_id] = SourceResult(sources[source_id], verdict, source_frames, end.warning)
+                ends.pop(source_id)
+            while next_to_yield in finished:
+                yield finished.pop(next_to_yield)
+                next_to_yield += 1
+
+
+def _drain(q: queue.Queue) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,171 @@
+"""Decode videos (and animated GIF / WebP) into sampled RGB frames, defensively.
+
+Frames are sampled at ``fps`` per second of media time (default 2), at most ``max_frames``
+per source. OpenCV's FFmpeg backend honours rotation metadata. Every failure that stops a
+source is a `MediaError` naming the file and why; a stream that breaks part-way ends the
+iteration and sets ``VideoFrames.warning`` so the caller can judge from the frames read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnn_detector.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".gif"})
+ANIMATED_IMAGE_EXTENSIONS = frozenset({".gif", ".webp"})
+DEFAULT_MAX_FRAME_PIXELS = 40_000_000  # 8K (33 MP) is decoded; larger frames are refused
+PROCESSING_MAX_SIDE = 1920  # bigger frames are scaled down once, after decoding
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    index: int  # frame number in the source
+    timestamp_ms: float
+    image: np.ndarray  # RGB uint8 [H, W, 3]
+
+
+@dataclass
+class VideoFrames:
+    """Iterator over sampled frames; ``warning`` is set when the stream broke part-way."""
+
+    path: Path
+    fps: float = 2.0
+    max_frames: int = 300
+    max_pixels: int = DEFAULT_MAX_FRAME_PIXELS
+    warning: str = ""
+    frames_read: int = 0
+    native_fps: float = field(default=0.0)
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        path = Path(self.path)
+        _check_file(path)
+        if path.suffix.lower() in ANIMATED_IMAGE_EXTENSIONS:
+            yield from self._animated(path)
+        else:
+            yield from self._video(path)
+
+    def _emit(self, frame: VideoFrame) -> VideoFrame:
+        self.frames_read += 1
+        return VideoFrame(frame.index, frame.timestamp_ms, _fit(frame.image))
+
+    def _video(self, path: Path) -> Iterator[VideoFrame]:
+        import cv2
+
+        capture = cv2.VideoCapture(str(path))
+        try:
+            if not capture.isOpened():
+                raise MediaError(f"{path}: not a readable video (no video stream, or a format FFmpeg cannot decode)")
+            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            if width * height > self.max_pixels:
+                raise MediaError(
+                    f"{path}: frames are {width}x{height}; the limit is {self.max_pixels / 1e6:.0f} megapixels"
+                )
+            native = capture.get(cv2.CAP_PROP_FPS)
+            self.native_fps = native if 0 < native < 1000 else 25.0
+            total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            step = max(1, round(self.native_fps / self.fps)) if self.fps > 0 else 1
+            index = 0
+            while self.frames_read < self.max_frames:
+                ok = capture.grab()
+                if not ok:
+                    if total > 0 and index < total - max(2, step):
+                        self.warning = f"{path}: stream ended at frame {index} of {total}; judged on the frames read"
+                    break
+                if index % step == 0:
+                    ok, frame = capture.retrieve()
+                    if not ok or frame is None:
+                        self.warning = f"{path}: frame {index} could not be decoded; judged on the frames read"
+                        break
+                    timestamp = index * 1000.0 / self.native_fps
+                    yield self._emit(VideoFrame(index, timestamp, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
+                index += 1
+            if self.frames_read == 0:
+                raise MediaError(f"{path}: no video frames could be decoded (empty, audio-only or corrupt)")
+        finally:
+            capture.release()
+
+    def _animated(self, path: Path) -> Iterator[VideoFrame]:
+        from PIL import Image, ImageSequence, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > self.max_pixels:
+                    raise MediaError(
+                        f"{path}: frames are {width}x{height}; the limit is {self.max_pixels / 1e6:.0f} MP"
+                    )
+                elapsed = 0.0
+                next_sample = 0.0
+                for index, frame in enumerate(ImageSequence.Iterator(image)):
+                    if self.frames_read >= self.max_frames:
+                        break
+                    frame.load()  # WebP fills in the frame's duration only once it is decoded
+                    duration = float(frame.info.get("duration", 100) or 100)
+                    if elapsed >= next_sample:
+                        rgb = np.asarray(frame.convert("RGB"), dtype=np.uint8)
+                        yield self._emit(VideoFrame(index, elapsed, rgb))
+                        next_sample = elapsed + (1000.0 / self.fps if self.fps > 0 else 0.0)
+                    elapsed += duration
+        except MediaError:
+            raise
+        except UnidentifiedImageError:
+            raise MediaError(f"{path}: not a recognised animated image") from None
+        except (OSError, ValueError, EOFError) as err:
+            if self.frames_read == 0:
+                raise MediaError(f"{path}: truncated or corrupt animation ({err})") from None
+            self.warning = f"{path}: animation broke after {self.frames_read} frames ({err}); judged on the frames read"
+
+
+def _check_file(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise MediaError(f"{path}: no such file") from None
+    except OSError as err:
+        raise MediaError(f"{path}: cannot read: {err.strerror}") from None
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file")
+    if size == 0:
+        raise MediaError(f"{path}: file is empty (0 bytes)")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError:
+        raise MediaError(f"{path}: permission denied") from None
+
+
+def _fit(image: np.ndarray) -> np.ndarray:
+    """Scale frames above PROCESSING_MAX_SIDE down once: faces stay findable, memory stays flat."""
+    import cv2
+
+    side = max(image.shape[:2])
+    if side <= PROCESSING_MAX_SIDE:
+        return image
+    scale = PROCESSING_MAX_SIDE / side
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def is_video(path: Path) -> bool:
+    """Videos and animations (an animated .webp is a video; a still .webp is an image)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return True
+    if suffix == ".webp":
+        try:
+            from PIL import Image
+
+            with Image.open(path) as image:
+                return bool(getattr(image, "is_animated", False))
+        except Exception:  # unreadable: let the image reader report it
+            return False
+    return False

@@ -1,0 +1,128 @@
+"""Load the trained judge and turn a source's frame detections into a `Verdict`.
+
+Inference runs through one compiled tf.function (eager Keras `predict` costs about 100x more
+per sequence). The judge directory holds judge.weights.h5 and judge.yaml (architecture,
+threshold, and the numbers it was chosen with)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from cnn_detector.errors import DeepfakeScannerError
+from cnn_detector.registry import PROJECT_ROOT
+from cnn_detector.types import FrameDetections, Verdict
+from rnn_judge.features import NUM_FEATURES, sequence_features
+from rnn_judge.model import JudgeConfig, build_judge
+
+DEFAULT_JUDGE_DIR = PROJECT_ROOT / "rnn_judge" / "trained"
+WEIGHTS_NAME = "judge.weights.h5"
+SETTINGS_NAME = "judge.yaml"
+
+
+class JudgeError(DeepfakeScannerError):
+    """The judge directory is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class JudgeOutput:
+    probability: float
+    attention: np.ndarray  # [T]
+    evidence: np.ndarray  # [T, D]
+
+
+class Judge:
+    """The sequence judge with its decision threshold. Thread-safe."""
+
+    def __init__(self, config: JudgeConfig, threshold: float, weights: Path | None = None):
+        import tensorflow as tf
+
+        self.config = config
+        self.threshold = threshold
+        self.model = build_judge(config)
+        if weights is not None:
+            self.model.load_weights(str(weights))
+        self._lock = threading.Lock()
+        self._predict = tf.function(
+            lambda x, m: self.model([x, m], training=False),
+            input_signature=[
+                tf.TensorSpec([None, None, None, config.num_features], tf.float32),
+                tf.TensorSpec([None, None], tf.float32),
+            ],
+        )
+
+    @classmethod
+    def load(cls, directory: Path = DEFAULT_JUDGE_DIR, threshold: float | None = None) -> Judge:
+        directory = Path(directory)
+        settings_path = directory / SETTINGS_NAME
+        try:
+            settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+            config = JudgeConfig(**settings["architecture"])
+            chosen = float(settings["threshold"])
+        except FileNotFoundError:
+            raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
+        except (KeyError, TypeError, ValueError, yaml.YAMLError) as err:
+            raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
+        if config.num_features != NUM_FEATURES:
+            raise JudgeError(
+                f"{settings_path}: judge expects {config.num_features} features, code makes {NUM_FEATURES}"
+            )
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise JudgeError(f"{weights}: judge weights missing")
+        return cls(config, chosen if threshold is None else threshold, weights)
+
+    def run(self, features: np.ndarray) -> JudgeOutput:
+        """features [T, D, F] of one source -> probability, attention [T], evidence [T, D]."""
+        x = features[None].astype(np.float32)
+        mask = np.ones((1, features.shape[0]), np.float32)
+        with self._lock:
+            probability, attention, evidence = self._predict(x, mask)
+        return JudgeOutput(float(probability.numpy()[0, 0]), attention.numpy()[0], evidence.numpy()[0])
+
+    def run_batch(self, batch: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Padded batch [B, T, D, F] + frame mask [B, T] -> probabilities [B]."""
+        with self._lock:
+            probability, _, _ = self._predict(batch.astype(np.float32), mask.astype(np.float32))
+        return probability.numpy()[:, 0]
+
+    def decide(self, source: str, frames: Sequence[FrameDetections], detectors: Sequence[str]) -> Verdict:
+        """The verdict for one source. Frames without a face are not judged; a source with no
+        face on any frame is ``no_face``, not a guess."""
+        names = tuple(detectors)
+        judged = [f for f in frames if f.faces]
+        if not judged:
+            return Verdict(source, "no_face", frames_used=0, detectors=names, threshold=self.threshold)
+        output = self.run(sequence_features(judged, names))
+        is_fake = output.probability >= self.threshold
+        algorithm = likely_algorithm(judged, names, output) if is_fake else ""
+        return Verdict(
+            source=source,
+            status="ok",
+            is_fake=bool(is_fake),
+            fake_probability=round(output.probability, 6),
+            threshold=self.threshold,
+            likely_algorithm=algorithm,
+            frames_used=len(judged),
+            detectors=names,
+        )
+
+
+def likely_algorithm(frames: Sequence[FrameDetections], detectors: Sequence[str], output: JudgeOutput) -> str:
+    """``detector:label`` of the stream that contributed most on the frames the judge attended
+    to, and that detector's strongest class there."""
+    if not detectors:
+        return ""
+    weighted = (output.attention[:, None] * output.evidence).sum(axis=0)
+    detector = detectors[int(np.argmax(weighted))]
+    best = None
+    for frame, weight in zip(frames, output.attention):
+        for det in frame.detections:
+            if det.detector == detector and (best is None or det.score * weight > best[0]):
+                best = (det.score * weight, det.label)
+    return f"{detector}:{best[1]}" if best else detector

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Train the RNN judge on detection streams of the shipped detectors, pick its threshold on a
+validation split for a target false-positive rate, test it, and write rnn_judge/trained/
+(weights, judge.yaml, metrics.json, MODEL_CARD.md)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/make_fakes.py --out work_data/factory     # once (the detectors' data)
+  python tools/train_judge.py                             # -> rnn_judge/trained/
+  python tools/train_judge.py --target-fpr 0.005 --epochs 60
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(prog="train_judge.py", description=__doc__, epilog=EXAMPLES)
+    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=PROJECT_ROOT / "work_data" / "judge_sequences.pkl",
+        help="detection streams are cached here (delete to recompute)",
+    )
+    parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=0, help="at most N stills (quick runs)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if not (args.factory / "index.csv").is_file():
+        log.error("%s: no factory data; run tools/make_fakes.py first", args.factory)
+        return EXIT_USAGE
+    from rnn_judge.training_run import run_training
+
+    started = time.perf_counter()
+    report = run_training(args.factory, args.out, args.cache, args.target_fpr, args.epochs, args.seed, args.limit)
+    log.info(
+        "judge: test AUC %.3f, recall %.3f / FPR %.4f at threshold %.3f; %.1f min",
+        report["test"]["overall"]["auc"],
+        report["test"]["overall"]["recall_at_threshold"],
+        report["test"]["overall"]["fpr_at_threshold"],
+        report["threshold"],
+        (time.perf_counter() - started) / 60,
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
