@@ -9,21 +9,15 @@ from pathlib import Path
 from cnn_detector.cli import (
     EXIT_OK,
     EXIT_SOME_FAILED,
-    EXIT_USAGE,
     ScannerArgumentParser,
-    UsageError,
     add_detector_arguments,
-    choose_specs,
-    load_detectors,
+    detectors_from_arguments,
     log,
-    scan_detectors,
-    setup_logging,
-    write_detector_list,
+    parse_arguments,
 )
 from cnn_detector.csv_output import DetectionCsvWriter
 from cnn_detector.errors import MediaError
 from cnn_detector.faces import FaceFinder
-from cnn_detector.frozen_graph import LoadOptions
 from cnn_detector.image_io import iter_input_files
 from cnn_detector.image_scan import ImageScanner, ScanOptions
 from cnn_detector.registry import PROJECT_ROOT
@@ -62,34 +56,18 @@ def build_parser() -> ScannerArgumentParser:
     return parser
 
 
-def parse_arguments(parser: ScannerArgumentParser, argv: list[str] | None):
-    """Parsed arguments, or the exit code when parsing ended the run (--help, usage error)."""
-    try:
-        args = parser.parse_args(argv)
-        if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
-            parser.error(f"--min-score must be in [0, 1], got {args.min_score}")
-        if args.batch_size < 1:
-            parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    setup_logging(args.verbose)
-    return args
+def validate(args, parser) -> None:
+    if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
+        parser.error(f"--min-score must be in [0, 1], got {args.min_score}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parse_arguments(parser, argv)
+    args = parse_arguments(build_parser(), argv, validate)
     if isinstance(args, int):
         return args
-    try:
-        scan = scan_detectors(args)
-        if args.list_detectors:
-            write_detector_list(scan, sys.stdout)
-            return EXIT_OK
-        detectors = load_detectors(choose_specs(scan, args), LoadOptions(batch_size=args.batch_size))
-    except UsageError as err:
-        log.error("%s", err)
-        return EXIT_USAGE
+    detectors = detectors_from_arguments(args)
+    if isinstance(detectors, int):
+        return detectors
 
     face_finder = None
     if args.faces == "blazeface" and any(d.spec.manifest.input == "face_crop" for d in detectors):

@@ -12,17 +12,12 @@ from cnn_detector.cli import (
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     ScannerArgumentParser,
-    UsageError,
     add_detector_arguments,
-    choose_specs,
-    load_detectors,
+    detectors_from_arguments,
     log,
-    scan_detectors,
-    setup_logging,
-    write_detector_list,
+    parse_arguments,
 )
 from cnn_detector.errors import MediaError
-from cnn_detector.frozen_graph import LoadOptions
 from cnn_detector.registry import PROJECT_ROOT
 
 SAMPLE_VIDEO = PROJECT_ROOT / "samples" / "videos" / "fake_face_swap_hamilton.mp4"
@@ -44,23 +39,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, help="fake threshold (default: the judge's)")
     parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
     add_detector_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
+
+    def validate(args, parser) -> None:
         if args.output is not None and args.output.suffix.lower() != ".mp4":
             parser.error("--output must end in .mp4")
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    setup_logging(args.verbose)
+
+    args = parse_arguments(parser, argv, validate)
+    if isinstance(args, int):
+        return args
     from rnn_judge.judge import Judge, JudgeError
 
+    detectors = detectors_from_arguments(args)
+    if isinstance(detectors, int):
+        return detectors
     try:
-        scan = scan_detectors(args)
-        if args.list_detectors:
-            write_detector_list(scan, sys.stdout)
-            return EXIT_OK
-        detectors = load_detectors(choose_specs(scan, args), LoadOptions(batch_size=args.batch_size))
         judge = Judge.load(args.judge, args.threshold)
-    except (UsageError, JudgeError) as err:
+    except JudgeError as err:
         log.error("%s", err)
         return EXIT_USAGE
     from cnn_detector.video_annotation import annotate_video

@@ -14,18 +14,13 @@ from cnn_detector.cli import (
     EXIT_SOME_FAILED,
     EXIT_USAGE,
     ScannerArgumentParser,
-    UsageError,
     add_detector_arguments,
-    choose_specs,
-    load_detectors,
+    detectors_from_arguments,
     log,
-    scan_detectors,
-    setup_logging,
-    write_detector_list,
+    parse_arguments,
 )
 from cnn_detector.csv_output import DetectionCsvWriter
 from cnn_detector.engine import EngineOptions, ScanEngine
-from cnn_detector.frozen_graph import LoadOptions
 from cnn_detector.image_io import IMAGE_EXTENSIONS, iter_input_files
 from cnn_detector.registry import PROJECT_ROOT
 from cnn_detector.types import Verdict
@@ -64,38 +59,29 @@ def build_parser() -> ScannerArgumentParser:
     return parser
 
 
-def parse_arguments(parser: ScannerArgumentParser, argv):
-    try:
-        args = parser.parse_args(argv)
-        if args.output and args.output.suffix.lower() not in (".csv", ".jsonl"):
-            parser.error(f"--output must end in .csv or .jsonl, got {args.output.name!r}")
-        if args.resume and not args.output:
-            parser.error("--resume needs --output")
-        if args.fps <= 0 or args.max_frames < 1:
-            parser.error("--fps must be > 0 and --max-frames >= 1")
-        if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-            parser.error(f"--threshold must be in [0, 1], got {args.threshold}")
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
-    setup_logging(args.verbose)
-    return args
+def validate(args, parser) -> None:
+    if args.output and args.output.suffix.lower() not in (".csv", ".jsonl"):
+        parser.error(f"--output must end in .csv or .jsonl, got {args.output.name!r}")
+    if args.resume and not args.output:
+        parser.error("--resume needs --output")
+    if args.fps <= 0 or args.max_frames < 1:
+        parser.error("--fps must be > 0 and --max-frames >= 1")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        parser.error(f"--threshold must be in [0, 1], got {args.threshold}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parse_arguments(parser, argv)
+    args = parse_arguments(build_parser(), argv, validate)
     if isinstance(args, int):
         return args
     from rnn_judge.judge import Judge, JudgeError
 
+    detectors = detectors_from_arguments(args)
+    if isinstance(detectors, int):
+        return detectors
     try:
-        scan = scan_detectors(args)
-        if args.list_detectors:
-            write_detector_list(scan, sys.stdout)
-            return EXIT_OK
-        detectors = load_detectors(choose_specs(scan, args), LoadOptions(batch_size=args.batch_size))
         judge = Judge.load(args.judge, args.threshold)
-    except (UsageError, JudgeError) as err:
+    except JudgeError as err:
         log.error("%s", err)
         return EXIT_USAGE
     from cnn_detector.faces import FaceFinder
@@ -108,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     earlier_lines, done_sources = previous_results(args.output) if args.resume else ([], set())
     items = list(iter_input_files(args.input or [PROJECT_ROOT / "samples"], IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))
-    bad = [i for i in items if i.error]
+    bad = [i for i in items if i.error and str(i.path) not in done_sources]
     todo = [i.path for i in items if not i.error and str(i.path) not in done_sources]
     if done_sources:
         log.info("resuming: %d source(s) already in %s", len(done_sources), args.output)
@@ -128,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     progress = tqdm(total=len(todo), unit="file", file=sys.stderr, disable=args.no_progress)
-    frames = 0
+    frames = judged = 0
     started = time.perf_counter()
     stop = threading.Event()
     results = (engine.scan_file(p) for p in todo) if args.sequential else engine.scan(todo, stop)
@@ -145,12 +131,13 @@ def main(argv: list[str] | None = None) -> int:
                 for frame in result.frames:
                     detection_writer.write_frame(frame)
             frames += len(result.frames)
+            judged += 1
             progress.update(1)
             progress.set_postfix(frames=frames, fps=f"{frames / max(time.perf_counter() - started, 1e-6):.1f}")
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
-        log.warning("interrupted: keeping the %d verdict(s) finished so far", progress.n)
+        log.warning("interrupted: keeping the %d verdict(s) finished so far", judged)
     finally:
         progress.close()
         if hasattr(results, "close"):
@@ -160,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 result_file.commit()
         for detector in detectors:
             detector.close()
-    log.info("judged %d file(s), %d frame(s), %d failed", progress.n, frames, failed)
+    log.info("judged %d file(s), %d frame(s), %d failed", judged, frames, failed)
     if interrupted:
         return 130
     return EXIT_SOME_FAILED if failed else EXIT_OK

@@ -35,6 +35,21 @@ class ScannerArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv, validate=None):
+    """Parsed arguments (logging set up), or the exit code when parsing ended the run:
+    0 for --help, 1 for a usage error. ``validate(args, parser)`` may call parser.error."""
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "batch_size", 1) < 1:
+            parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
+        if validate is not None:
+            validate(args, parser)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    setup_logging(getattr(args, "verbose", False))
+    return args
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Logs go to stderr so that results on stdout stay clean; TensorFlow's chatter is muted."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -99,6 +114,20 @@ def choose_specs(scan: DetectorScan, args: argparse.Namespace) -> list[DetectorS
         return scan.select(args.only_detectors, args.skip_detectors)
     except DeepfakeScannerError as err:
         raise UsageError(str(err)) from None
+
+
+def detectors_from_arguments(args: argparse.Namespace) -> list[FrozenGraphDetector] | int:
+    """The detectors the command line asks for, loaded; or an exit code: 0 after
+    --list-detectors printed the list, 1 after a usage error was logged."""
+    try:
+        scan = scan_detectors(args)
+        if args.list_detectors:
+            write_detector_list(scan, sys.stdout)
+            return EXIT_OK
+        return load_detectors(choose_specs(scan, args), LoadOptions(batch_size=args.batch_size))
+    except UsageError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
 
 
 def load_detectors(specs: Sequence[DetectorSpec], options: LoadOptions) -> list[FrozenGraphDetector]:

@@ -66,14 +66,8 @@ def _to_rgb_array(image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode an image file to an RGB uint8 array [H, W, 3], EXIF orientation applied.
-
-    The first frame of an animated file is used. Raises MediaError for anything else.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    path = Path(path)
+def check_readable_file(path: Path) -> None:
+    """MediaError unless ``path`` is a non-empty regular file this process may read."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -84,6 +78,22 @@ def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
         raise MediaError(f"{path}: not a regular file")
     if size == 0:
         raise MediaError(f"{path}: file is empty (0 bytes)")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError:
+        raise MediaError(f"{path}: permission denied") from None
+
+
+def read_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode an image file to an RGB uint8 array [H, W, 3], EXIF orientation applied.
+
+    The first frame of an animated file is used. Raises MediaError for anything else.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    check_readable_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_detector.errors import MediaError
+from cnn_detector.image_io import check_readable_file
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class VideoFrames:
 
     def __iter__(self) -> Iterator[VideoFrame]:
         path = Path(self.path)
-        _check_file(path)
+        check_readable_file(path)
         if path.suffix.lower() in ANIMATED_IMAGE_EXTENSIONS:
             yield from self._animated(path)
         else:
@@ -123,24 +124,6 @@ class VideoFrames:
             if self.frames_read == 0:
                 raise MediaError(f"{path}: truncated or corrupt animation ({err})") from None
             self.warning = f"{path}: animation broke after {self.frames_read} frames ({err}); judged on the frames read"
-
-
-def _check_file(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise MediaError(f"{path}: no such file") from None
-    except OSError as err:
-        raise MediaError(f"{path}: cannot read: {err.strerror}") from None
-    if not path.is_file():
-        raise MediaError(f"{path}: not a regular file")
-    if size == 0:
-        raise MediaError(f"{path}: file is empty (0 bytes)")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except PermissionError:
-        raise MediaError(f"{path}: permission denied") from None
 
 
 def _fit(image: np.ndarray) -> np.ndarray:

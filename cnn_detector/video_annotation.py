@@ -17,9 +17,10 @@ from cnn_detector.engine import EngineOptions, ScanEngine
 from cnn_detector.errors import MediaError
 from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import FrozenGraphDetector
+from cnn_detector.image_io import check_readable_file
 from cnn_detector.types import FrameDetections, Verdict
 from cnn_detector.verdict_output import AtomicResultFile
-from cnn_detector.video import VideoFrame, _check_file
+from cnn_detector.video import VideoFrame
 from rnn_judge.features import sequence_features
 
 
@@ -38,7 +39,7 @@ def annotate_video(
     fps: float,
     detections_csv: Path | None = None,
 ) -> AnnotationReport:
-    _check_file(Path(path))
+    check_readable_file(Path(path))
     engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=fps))
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():

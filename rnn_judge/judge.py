@@ -77,6 +77,18 @@ class Judge:
             raise JudgeError(f"{weights}: judge weights missing")
         return cls(config, chosen if threshold is None else threshold, weights)
 
+    def save(self, directory: Path, extra: dict | None = None) -> None:
+        """Write judge.weights.h5 and judge.yaml (architecture, threshold, ``extra`` facts)."""
+        from dataclasses import asdict
+
+        from cnn_detector.atomic_file import atomic_write_text
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save_weights(str(directory / WEIGHTS_NAME))
+        settings = {"architecture": asdict(self.config), "threshold": float(self.threshold), **(extra or {})}
+        atomic_write_text(directory / SETTINGS_NAME, yaml.safe_dump(settings, sort_keys=False))
+
     def run(self, features: np.ndarray) -> JudgeOutput:
         """features [T, D, F] of one source -> probability, attention [T], evidence [T, D]."""
         x = features[None].astype(np.float32)

@@ -12,7 +12,7 @@ Input x [B, T, D, F] (frames x detector streams x features), frame_mask [B, T].
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,3 @@ def build_judge(config: JudgeConfig):
     merged = keras.layers.Concatenate()([summary, peak])
     probability = keras.layers.Dense(1, activation="sigmoid", name="probability")(merged)
     return keras.Model([x, frame_mask], [probability, attention, evidence], name="judge")
-
-
-def config_dict(config: JudgeConfig) -> dict:
-    return asdict(config)

@@ -11,7 +11,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from cnn_detector.atomic_file import atomic_write_text
 from cnn_detector.engine import ScanEngine
@@ -21,8 +20,8 @@ from cnn_detector.registry import discover_detectors
 from cnn_detector.training.metrics import recall_at_fpr, roc_auc, threshold_at_fpr
 from cnn_detector.training.share import load_share
 from rnn_judge.features import NUM_FEATURES
-from rnn_judge.judge import SETTINGS_NAME, WEIGHTS_NAME, Judge
-from rnn_judge.model import JudgeConfig, config_dict
+from rnn_judge.judge import Judge
+from rnn_judge.model import JudgeConfig
 from rnn_judge.training import StreamMaker, fit_judge, pad, still_sequences, video_sequences
 
 log = logging.getLogger(__name__)
@@ -127,16 +126,9 @@ def run_training(factory: Path, out: Path, cache: Path, target_fpr: float, epoch
     val_baseline = [float(s.features[:, :, 0].max()) for s in val if not s.label]
     baseline_threshold = threshold_at_fpr(val_baseline, target_fpr)
     metrics = evaluate(test, probabilities, baseline, threshold, baseline_threshold)
-    out.mkdir(parents=True, exist_ok=True)
-    judge.model.save_weights(str(out / WEIGHTS_NAME))
+    judge.threshold = float(threshold)
+    judge.save(out, {"target_fpr": target_fpr, "trained_with_detectors": list(names)})
     seconds = round(time.perf_counter() - started, 1)
-    settings = {
-        "architecture": config_dict(config),
-        "threshold": float(threshold),
-        "target_fpr": target_fpr,
-        "trained_with_detectors": list(names),
-    }
-    atomic_write_text(out / SETTINGS_NAME, yaml.safe_dump(settings, sort_keys=False))
     report = {
         "threshold": float(threshold),
         "target_fpr": target_fpr,

@@ -57,3 +57,15 @@ def red_square_image(height: int = 120, width: int = 160, box=(30, 40, 90, 100))
     y0, x0, y1, x1 = box
     image[y0:y1, x0:x1] = RED
     return image
+
+
+@pytest.fixture(scope="session")
+def random_judge_dir(tmp_path_factory):
+    """A judge directory with untrained weights: for the mechanics of the pipeline, not its numbers."""
+    from rnn_judge.features import NUM_FEATURES
+    from rnn_judge.judge import Judge
+    from rnn_judge.model import JudgeConfig
+
+    directory = tmp_path_factory.mktemp("judge")
+    Judge(JudgeConfig(num_features=NUM_FEATURES), threshold=0.5).save(directory)
+    return directory

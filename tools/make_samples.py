@@ -83,10 +83,24 @@ def write_sample_videos(items, factory, donor, out: Path, rows: list) -> None:
     (out / "videos").mkdir(parents=True, exist_ok=True)
     write_video(out / "videos" / "real_hamilton.mp4", frames, fps)
     write_video(out / "videos" / "fake_face_swap_hamilton.mp4", swapped, fps)
-    rows.append({"path": "videos/real_hamilton.mp4", "label": "real", "method": "real", "source": item.relative,
-                 "licence": item.licence})
-    rows.append({"path": "videos/fake_face_swap_hamilton.mp4", "label": "fake", "method": "face_swap",
-                 "source": f"{item.relative} + {REALS[2]}", "licence": item.licence})
+    rows.append(
+        {
+            "path": "videos/real_hamilton.mp4",
+            "label": "real",
+            "method": "real",
+            "source": item.relative,
+            "licence": item.licence,
+        }
+    )
+    rows.append(
+        {
+            "path": "videos/fake_face_swap_hamilton.mp4",
+            "label": "fake",
+            "method": "face_swap",
+            "source": f"{item.relative} + {REALS[2]}",
+            "licence": item.licence,
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from cnn_detector.atomic_file import atomic_write_text  # noqa: E402
 from cnn_detector.registry import PROJECT_ROOT, discover_detectors  # noqa: E402
 
 START, END = "<!-- detectors:start -->", "<!-- detectors:end -->"
+JUDGE_START, JUDGE_END = "<!-- judge:start -->", "<!-- judge:end -->"
 
 
 def fmt(value) -> str:
@@ -48,15 +49,45 @@ def detector_table() -> str:
     return "\n".join(lines)
 
 
+def judge_table() -> str:
+    path = PROJECT_ROOT / "rnn_judge" / "trained" / "metrics.json"
+    if not path.is_file():
+        return "(no trained judge: python tools/train_judge.py)"
+    report = json.loads(path.read_text())
+    test = report["test"]
+    lines = [
+        f"Threshold {report['threshold']:.4f} (chosen for {report['target_fpr']:.1%} FPR on the judge's validation split); "
+        f"detectors: {', '.join(report['detectors'])}.",
+        "",
+        "| test sequences | fakes | reals | AUC | recall @threshold | FPR @threshold | recall @1% FPR | max-score baseline AUC |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows = [("all", test["overall"] | {"max_score_baseline_auc": test["max_score_baseline"]["auc"]})]
+    rows += [(f"kind: {k}", v) for k, v in test["per_kind"].items()]
+    rows += [(f"method: {k}", v) for k, v in test["per_method"].items()]
+    for name, m in rows:
+        lines.append(
+            f"| {name} | {m['n_fake']} | {m['n_real']} | {fmt(m['auc'])} | {fmt(m['recall_at_threshold'])} "
+            f"| {fmt(m['fpr_at_threshold'])} | {fmt(m['recall_at_1pct_fpr'])} | {fmt(m.get('max_score_baseline_auc'))} |"
+        )
+    return "\n".join(lines)
+
+
+def replace_block(text: str, start: str, end: str, body: str) -> str:
+    new, count = re.subn(
+        re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{body}\n{end}", text, flags=re.S
+    )
+    if count != 1:
+        raise SystemExit(f"README.md: expected one {start} ... {end} block, found {count}")
+    return new
+
+
 def main() -> int:
     readme = PROJECT_ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    block = f"{START}\n{detector_table()}\n{END}"
-    new, count = re.subn(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    if count != 1:
-        print(f"{readme}: expected one {START} ... {END} block, found {count}", file=sys.stderr)
-        return 1
-    atomic_write_text(readme, new)
+    text = replace_block(text, START, END, detector_table())
+    text = replace_block(text, JUDGE_START, JUDGE_END, judge_table())
+    atomic_write_text(readme, text)
     return 0
 
 

@@ -62,8 +62,18 @@ def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):
     recipe = yaml.safe_load((PROJECT_ROOT / "configs/detectors/gan_face.yaml").read_text())
     recipe["detector"]["name"] = "quick_gan_face"
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    train = ["--config", str(tmp_path / "recipe.yaml"), "--quick", "--no-progress", "--factory", str(factory),
-             "--run-dir", str(tmp_path / "run"), "--output-root", str(output)]
+    train = [
+        "--config",
+        str(tmp_path / "recipe.yaml"),
+        "--quick",
+        "--no-progress",
+        "--factory",
+        str(factory),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--output-root",
+        str(output),
+    ]
     assert train_detector.main(train) == 0
     directory = output / "quick_gan_face"
     for name in ("frozen_inference_graph.pb", "detector.yaml", "labelmap.pbtxt", "metrics.json", "MODEL_CARD.md"):
@@ -72,8 +82,16 @@ def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):
     spec = discover_detectors([output], include_default=False).get("quick_gan_face")
     assert spec.manifest.input == "face_crop" and spec.manifest.input_size == (128, 128)
     capsys.readouterr()
-    scan = ["--input", str(SAMPLES / "real_img16.jpg"), "--detectors", str(output),
-            "--only-detectors", "quick_gan_face", "--min-score", "0.01"]
+    scan = [
+        "--input",
+        str(SAMPLES / "real_img16.jpg"),
+        "--detectors",
+        str(output),
+        "--only-detectors",
+        "quick_gan_face",
+        "--min-score",
+        "0.01",
+    ]
     assert detect_image.main(scan) == 0
     assert capsys.readouterr().out.startswith("source,frame_index")
     # A second run into the same run directory must not silently mix with the first.

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The same frames through the threaded engine and through a plain sequential loop: frames
+per second of each and their ratio, with decode-only as the ceiling; then peak memory for a
+1-minute and a 10-minute video (the sample clip looped), each in its own process.
+
+    python bench/bench_pipeline.py                 # shipped detectors and judge
+    python bench/bench_pipeline.py --copies 6 --skip-memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+
+from cnn_detector.cli import setup_logging  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+SAMPLE = PROJECT_ROOT / "samples" / "videos" / "real_hamilton.mp4"
+
+
+def looped_video(seconds: float, path: Path) -> Path:
+    """The sample clip looped to ``seconds`` of video."""
+    capture = cv2.VideoCapture(str(SAMPLE))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for i in range(int(seconds * fps)):
+        writer.write(frames[i % len(frames)])
+    writer.release()
+    return path
+
+
+def build_engine(fps: float, max_frames: int):
+    from cnn_detector.engine import EngineOptions, ScanEngine
+    from cnn_detector.faces import FaceFinder
+    from cnn_detector.frozen_graph import load_detector
+    from cnn_detector.registry import discover_detectors
+    from rnn_judge.judge import Judge
+
+    detectors = [load_detector(spec) for spec in discover_detectors().select()]
+    return ScanEngine(detectors, FaceFinder(), Judge.load(), EngineOptions(fps=fps, max_frames=max_frames))
+
+
+def throughput(args) -> None:
+    from cnn_detector.video import VideoFrames
+
+    engine = build_engine(args.fps, 10_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = looped_video(args.seconds, Path(tmp) / "clip.mp4")
+        paths = [clip] * args.copies
+        engine.scan_file(clip)  # warm-up: first calls trace graphs
+        started = time.perf_counter()
+        decoded = sum(1 for p in paths for _ in VideoFrames(p, fps=args.fps, max_frames=10_000))
+        decode_fps = decoded / (time.perf_counter() - started)
+        started = time.perf_counter()
+        sequential = sum(len(engine.scan_file(p).frames) for p in paths)
+        sequential_fps = sequential / (time.perf_counter() - started)
+        started = time.perf_counter()
+        threaded = sum(len(r.frames) for r in engine.scan(paths))
+        threaded_fps = threaded / (time.perf_counter() - started)
+    print(f"detectors: {', '.join(engine.names)}; {args.copies} x {args.seconds:.0f} s clip, {args.fps} fps sampled")
+    print("| path | frames | frames/s | vs sequential |")
+    print("|---|---|---|---|")
+    print(f"| decode only (ceiling) | {decoded} | {decode_fps:.1f} | {decode_fps / sequential_fps:.2f}x |")
+    print(f"| sequential loop | {sequential} | {sequential_fps:.1f} | 1.00x |")
+    print(f"| threaded engine | {threaded} | {threaded_fps:.1f} | {threaded_fps / sequential_fps:.2f}x |")
+
+
+def memory_child(video: str, fps: float) -> None:
+    engine = build_engine(fps, 100_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    frames = sum(len(r.frames) for r in engine.scan([video]))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"frames": frames, "peak_before_mb": before / 1024, "peak_after_mb": after / 1024}))
+
+
+def memory(args) -> None:
+    print("\n| video | frames analysed | peak RSS before scan MB | peak RSS after MB | growth MB |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in (1, 10):
+            video = looped_video(minutes * 60, Path(tmp) / f"{minutes}min.mp4")
+            out = subprocess.run(
+                [sys.executable, __file__, "--memory-child", str(video), "--fps", str(args.fps)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            growth = result["peak_after_mb"] - result["peak_before_mb"]
+            print(
+                f"| {minutes} min | {result['frames']} | {result['peak_before_mb']:.0f} | "
+                f"{result['peak_after_mb']:.0f} | {growth:.0f} |"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fps", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each clip in the throughput run")
+    parser.add_argument("--copies", type=int, default=4, help="clips in the throughput run")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    setup_logging()
+    if args.memory_child:
+        memory_child(args.memory_child, args.fps)
+        return 0
+    throughput(args)
+    if not args.skip_memory:
+        memory(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
