@@ -10,7 +10,6 @@ from pathlib import Path
 from cnn_detector.cli import (
     EXIT_OK,
     EXIT_SOME_FAILED,
-    EXIT_USAGE,
     ScannerArgumentParser,
     add_detector_arguments,
     detectors_from_arguments,
@@ -47,16 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv, validate)
     if isinstance(args, int):
         return args
-    from rnn_judge.judge import Judge, JudgeError
+    from rnn_judge.judge import judge_from_arguments
 
+    judge = judge_from_arguments(args)
+    if isinstance(judge, int):
+        return judge
     detectors = detectors_from_arguments(args)
     if isinstance(detectors, int):
         return detectors
-    try:
-        judge = Judge.load(args.judge, args.threshold)
-    except JudgeError as err:
-        log.error("%s", err)
-        return EXIT_USAGE
     from cnn_detector.video_annotation import annotate_video
 
     output = args.output or Path(f"{args.input.stem}_annotated.mp4")

@@ -125,6 +125,17 @@ class Judge:
         )
 
 
+def judge_from_arguments(args) -> Judge | int:
+    """The judge of ``--judge`` with ``--threshold``, or exit code 1 after logging why not."""
+    import logging
+
+    try:
+        return Judge.load(args.judge, args.threshold)
+    except JudgeError as err:
+        logging.getLogger("deepfake_scanner").error("%s", err)
+        return 1
+
+
 def likely_algorithm(frames: Sequence[FrameDetections], detectors: Sequence[str], output: JudgeOutput) -> str:
     """``detector:label`` of the stream that contributed most on the frames the judge attended
     to, and that detector's strongest class there."""
