@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Refill a shipped detector's samples/ from the repository's samples/ (its methods' fakes
-and two reals) and rewrite samples/expected.csv from its current graph."""
+"""Rewrite a detector's samples/expected.csv from its current graph and samples/ images.
+With --from-repository-samples, first refill samples/ from the repository's samples/ (its
+methods' fakes and two reals), as tools/train_detector.py does."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(
         prog="refresh_samples.py",
         description=__doc__,
-        epilog="example:\n  python tools/refresh_samples.py frozen_models/gan_face",
+        epilog="example:\n  python tools/refresh_samples.py frozen_models/gan_face --from-repository-samples",
     )
     parser.add_argument("directory", type=Path, nargs="+", help="detector directories")
+    parser.add_argument("--from-repository-samples", action="store_true", help="refill samples/ first")
     args = parser.parse_args(argv)
     setup_logging()
     from cnn_detector.detector_samples import write_expected
@@ -32,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     for directory in args.directory:
         try:
             spec = load_detector_spec(directory)
-            copy_samples(directory, spec.manifest.algorithms)
+            if args.from_repository_samples:
+                copy_samples(directory, spec.manifest.algorithms)
             with load_detector(spec) as detector:
-                log.info("wrote %s", write_expected(detector, finder))
+                log.info("wrote %s", write_expected(detector, finder if spec.manifest.input == "face_crop" else None))
         except DeepfakeScannerError as err:
             log.error("%s", err)
             return EXIT_USAGE

@@ -62,6 +62,11 @@ def item_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)])
 
 
+def face_size_px(face_box, size: tuple[int, int]) -> int:
+    """The longer side of a normalized face box, in pixels of an image of ``size``."""
+    return int(max((face_box[2] - face_box[0]) * size[0], (face_box[3] - face_box[1]) * size[1]))
+
+
 def video_frames(path: Path, count: int) -> Iterator[tuple[int, np.ndarray]]:
     """``count`` frames spread evenly over a video, RGB."""
     capture = cv2.VideoCapture(str(path))
@@ -117,9 +122,11 @@ class FakeFactory:
             )
         return crop, window, scale
 
-    def _emit(self, item: ShareItem, tag: str, method: str, image: np.ndarray, face_box, region, rng) -> None:
+    def _emit(
+        self, item: ShareItem, tag: str, method: str, image: np.ndarray, face_box, region, rng, face_px: int = 0
+    ) -> None:
         """Crop, re-encode and write one example; ``region`` is a pixel (xmin, ymin, xmax, ymax)
-        box in ``image`` (None for a real face)."""
+        box in ``image`` (None for a real face); face_px: the face's size in the source."""
         crop, window, scale = self._crop(image, face_box, rng)
         before = crop.shape[:2]
         encoded, crop = fakes.reencode(crop, rng, self.options.reencode_min_scale, self.options.jpeg_min)
@@ -154,34 +161,49 @@ class FakeFactory:
                 "group": item.group,
                 "boxes": ";".join(f"{o.xmin},{o.ymin},{o.xmax},{o.ymax}" for o in objects),
                 # Face size in the source's pixels: the "face size only" baseline every result is compared with.
-                "face_px": str(
-                    int(max((face_box[2] - face_box[0]) * image.shape[0], (face_box[3] - face_box[1]) * image.shape[1]))
-                ),
+                "face_px": str(face_px or face_size_px(face_box, image.shape[:2])),
             }
         )
 
     def _manipulate(self, item: ShareItem, tag: str, face: Face, rng) -> None:
-        height, width = face.image.shape[:2]
         self._emit(item, tag, REAL, face.image, face.box, None, rng)
+        # Manipulate the stored crop, at the resolution the detector will see: a 2x up-sampling
+        # trace made at the source's resolution would not survive the crop's down-scaling.
+        crop, window, scale = self._crop(face.image, face.box, rng)
+        landmarks = face.landmarks.copy()
+        landmarks[:, 0] = (landmarks[:, 0] - window[0]) * scale
+        landmarks[:, 1] = (landmarks[:, 1] - window[1]) * scale
+        landmarks[:, 2] *= scale
+        height, width = face.image.shape[:2]
+        ch, cw = crop.shape[:2]
+        y0, x0, y1, x1 = face.box
+        crop_box = (
+            (y0 * height - window[1]) * scale / ch,
+            (x0 * width - window[0]) * scale / cw,
+            (y1 * height - window[1]) * scale / ch,
+            (x1 * width - window[0]) * scale / cw,
+        )
+        crop_box = tuple(min(1.0, max(0.0, v)) for v in crop_box)
+        face_px = face_size_px(face.box, (height, width))
         for method in self.options.methods:
             for copy in range(self.options.per_real):
                 try:
                     if method == "self_blend":
-                        image, mask = fakes.self_blend(face.image, face.landmarks, rng)
+                        image, mask = fakes.self_blend(crop, landmarks, rng)
                     elif method == "upsampling":
-                        image, mask = fakes.upsampling_trace(face.image, face.landmarks, rng)
+                        image, mask = fakes.upsampling_trace(crop, landmarks, rng)
                     else:
                         donors = [d for d in self.donors.get(item.split, []) if d.image is not face.image]
                         if not donors:
                             continue
                         donor = donors[int(rng.integers(len(donors)))]
-                        image, mask = fakes.face_swap(face.image, face.landmarks, donor.image, donor.landmarks, rng)
+                        image, mask = fakes.face_swap(crop, landmarks, donor.image, donor.landmarks, rng)
                 except (ValueError, cv2.error) as err:
                     self.skipped.append(f"{item.relative}: {method} failed ({err})")
                     continue
                 region = fakes.mask_box(mask)
                 if region is not None:
-                    self._emit(item, f"{tag}c{copy}", method, image, face.box, region, rng)
+                    self._emit(item, f"{tag}c{copy}", method, image, crop_box, region, rng, face_px)
         pool = self.donors.setdefault(item.split, [])
         if len(pool) < 64:
             pool.append(face)

@@ -1,0 +1,151 @@
+"""Contributed detectors: scaffold, pack, install by bundle, use with no code change; and the
+bundles that must be refused, leaving the detector folder as it was."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+import main_thread
+from cnn_detector.reference_graphs import build_tf1_colour_graph
+from cnn_detector.registry import PROJECT_ROOT
+from tools import check_detector, install_detector, new_detector, pack_detector, refresh_samples
+from tests.conftest import red_square_image
+
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+def snapshot(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.fixture
+def contributed(tmp_path):
+    """A contributor's detector made the documented way: scaffold with a TF1-style graph,
+    add a sample, write expected.csv."""
+    from PIL import Image
+
+    graph = tmp_path / "export" / "frozen_inference_graph.pb"
+    graph.parent.mkdir()
+    graph.write_bytes(build_tf1_colour_graph(colours=((255, 0, 0),)))
+    home = tmp_path / "contributor"
+    assert new_detector.main(["red_sticker", "--classes", "red_sticker", "--input", "full_frame",
+                              "--input-size", "128", "--graph", str(graph), "--into", str(home)]) == 0
+    directory = home / "red_sticker"
+    Image.fromarray(red_square_image()).save(directory / "samples" / "red.png")
+    assert refresh_samples.main([str(directory)]) == 0
+    assert (directory / "samples" / "expected.csv").read_text().count("red_sticker") >= 1
+    return directory
+
+
+def test_pack_install_and_use_without_code_change(tmp_path, contributed, capsys):
+    assert check_detector.main([str(contributed), "--no-judge"]) == 0
+    bundle = tmp_path / "red_sticker.zip"
+    assert pack_detector.main([str(contributed), "-o", str(bundle)]) == 0
+    installed = tmp_path / "installed"
+    assert install_detector.main([str(bundle), "--into", str(installed)]) == 0
+    assert (installed / "red_sticker" / "detector.yaml").is_file()
+    capsys.readouterr()
+    # The scanner picks it up from the folder, judge unchanged.
+    picture = tmp_path / "in" / "red.png"
+    picture.parent.mkdir()
+    from PIL import Image
+
+    Image.fromarray(red_square_image()).save(picture)
+    assert main_thread.main(["--input", str(picture), "--detectors", str(installed), "--no-progress",
+                             "--detections", str(tmp_path / "d.csv")]) == 0
+    detections = (tmp_path / "d.csv").read_text()
+    assert "red_sticker" in detections
+    verdict = capsys.readouterr().out
+    assert "red_sticker" in verdict.splitlines()[1]  # listed among the detectors that judged
+    # Installing the same name again is refused unless replacing.
+    assert install_detector.main([str(bundle), "--into", str(installed), "--no-judge"]) == 2
+    assert install_detector.main([str(bundle), "--into", str(installed), "--no-judge", "--replace"]) == 0
+
+
+def rewrite(bundle, out, change):
+    """Copy a bundle, letting ``change(name, data)`` return new data (or None to drop)."""
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = change(info.filename, src.read(info.filename))
+            if data is not None:
+                dst.writestr(info, data)
+    return out
+
+
+def reseal(bundle, out, change):
+    """Like rewrite, but the checksum manifest is recomputed, as an attacker would."""
+    import hashlib
+
+    rewritten = io.BytesIO()
+    rewrite(bundle, rewritten, change)
+    with zipfile.ZipFile(rewritten) as src, zipfile.ZipFile(out, "w") as dst:
+        listing = json.loads(src.read("BUNDLE.json"))
+        name = listing["name"]
+        for info in src.infolist():
+            if info.filename == "BUNDLE.json":
+                continue
+            data = src.read(info.filename)
+            dst.writestr(info, data)
+            member = info.filename[len(name) + 1:]
+            listing["files"][member] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        dst.writestr("BUNDLE.json", json.dumps(listing))
+    return out
+
+
+def test_malicious_bundles_are_refused(tmp_path, contributed, capsys):
+    bundle = tmp_path / "good.zip"
+    pack_detector.pack_detector(contributed, bundle)
+    installed = tmp_path / "installed"
+    installed.mkdir()
+    (installed / "keep.txt").write_text("existing content")
+    before = snapshot(installed)
+
+    zip_slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(zip_slip, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        dst.writestr("../../escaped.txt", "owned")
+    symlink = tmp_path / "symlink.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(symlink, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        link = zipfile.ZipInfo("red_sticker/samples/link.png")
+        link.external_attr = (0o120777 << 16)
+        dst.writestr(link, "/etc/passwd")
+    evil_graph = build_tf1_colour_graph(extra_op="ReadFile")
+
+    def swap_graph(name, data):
+        return evil_graph if name.endswith(".pb") else data
+
+    def swap_graph_and_sha(name, data):
+        if name.endswith(".pb"):
+            return evil_graph
+        if name.endswith("detector.yaml"):
+            import hashlib
+
+            old = contributed.joinpath("detector.yaml").read_text().split("sha256: ")[1].split()[0]
+            return data.replace(old.encode(), hashlib.sha256(evil_graph).hexdigest().encode())
+        return data
+
+    def duplicate_ids(name, data):
+        return b"item { id: 1 name: 'a' }\nitem { id: 1 name: 'b' }\n" if name.endswith(".pbtxt") else data
+
+    cases = {
+        zip_slip: "path traversal",
+        symlink: "symbolic link",
+        rewrite(bundle, tmp_path / "tampered.zip", swap_graph): "checksum",
+        reseal(bundle, tmp_path / "wrong_sha.zip", swap_graph): "sha256",
+        reseal(bundle, tmp_path / "readfile.zip", swap_graph_and_sha): "ReadFile",
+        reseal(bundle, tmp_path / "dup_ids.zip", duplicate_ids): "id 1 already used",
+    }
+    (tmp_path / "not_a_zip.zip").write_text("hello")
+    cases[tmp_path / "not_a_zip.zip"] = "not a readable zip"
+    for path, reason in cases.items():
+        capsys.readouterr()
+        assert install_detector.main([str(path), "--into", str(installed), "--no-judge"]) == 2, path.name
+        err = capsys.readouterr().err
+        assert reason in err, (path.name, err)
+        assert snapshot(installed) == before, path.name
+    assert not (tmp_path.parent / "escaped.txt").exists()

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Pack a detector directory into one zip (with its labelmap and a checksum manifest) that can
+be sent by email and installed with tools/install_detector.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.bundle import pack_detector  # noqa: E402
+from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(
+        prog="pack_detector.py",
+        description=__doc__,
+        epilog="example:\n  python tools/pack_detector.py frozen_models/gan_face -o gan_face.zip",
+    )
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("-o", "--output", type=Path, required=True, help="bundle to write (.zip)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        log.info("wrote %s", pack_detector(args.directory, args.output))
+    except (DeepfakeScannerError, OSError) as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
