@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry for a fresh machine: creates .venv from requirements.txt when needed, then
-#   ./run.sh demo   scans the bundled samples with the shipped detectors (CSV on stdout)
+#   ./run.sh demo   judges the bundled samples (images and videos) with the shipped detectors: verdict CSV on stdout
 #   ./run.sh test   runs the whole test suite
 #   ./run.sh env    only sets up .venv
 set -euo pipefail
@@ -23,7 +23,7 @@ setup() {
 
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 case "${1:-}" in
-  demo) setup; shift; exec "$VENV/bin/python" detect_image.py "$@" ;;
+  demo) setup; shift; exec "$VENV/bin/python" main_thread.py --no-progress "$@" ;;
   test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
   env) setup ;;
   *) echo "usage: ./run.sh demo|test|env [args...]" >&2; exit 1 ;;

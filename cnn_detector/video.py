@@ -1,7 +1,7 @@
 """Decode videos (and animated GIF / WebP) into sampled RGB frames, defensively.
 
 Frames are sampled at ``fps`` per second of media time (default 2), at most ``max_frames``
-per source. OpenCV's FFmpeg backend honours rotation metadata. Every failure that stops a
+per source, spread over the whole video when it is longer than max_frames / fps. OpenCV's FFmpeg backend honours rotation metadata. Every failure that stops a
 source is a `MediaError` naming the file and why; a stream that breaks part-way ends the
 iteration and sets ``VideoFrames.warning`` so the caller can judge from the frames read.
 """
@@ -74,6 +74,9 @@ class VideoFrames:
             self.native_fps = native if 0 < native < 1000 else 25.0
             total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
             step = max(1, round(self.native_fps / self.fps)) if self.fps > 0 else 1
+            if total > 0 and total / step > self.max_frames:
+                # A long video: spread the frame budget over all of it, not over its first minutes.
+                step = -(-total // self.max_frames)
             index = 0
             while self.frames_read < self.max_frames:
                 ok = capture.grab()

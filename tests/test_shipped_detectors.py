@@ -23,6 +23,16 @@ def face_finder():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+def test_check_detector_passes(name):
+    """What a maintainer runs before merging (tools/check_detector.py), on every shipped detector."""
+    from cnn_detector.detector_checks import run_checks
+    from rnn_judge.effect import judge_effect_on_samples
+
+    results = run_checks(SCAN.get(name).directory, judge_effect=judge_effect_on_samples)
+    assert all(r.ok for r in results), "\n".join(map(str, results))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_detector(name, face_finder):
     spec = SCAN.get(name)
     assert (spec.directory / "MODEL_CARD.md").is_file()

@@ -91,3 +91,10 @@ def test_big_frames_are_scaled_down(tmp_path):
     assert max(frames[0].image.shape[:2]) == 1920
     with pytest.raises(MediaError, match="megapixels"):
         list(VideoFrames(path, max_pixels=1_000_000))
+
+
+def test_long_video_budget_spreads_over_the_whole_video(tmp_path):
+    path = write_mp4(tmp_path / "long.mp4", frames=100, fps=10.0)
+    frames = list(VideoFrames(path, fps=2.0, max_frames=5))
+    assert len(frames) == 5
+    assert frames[-1].index >= 80, "the last sample must come from the end of the video"
