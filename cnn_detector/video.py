@@ -1,9 +1,10 @@
 """Decode videos (and animated GIF / WebP) into sampled RGB frames, defensively.
 
 Frames are sampled at ``fps`` per second of media time (default 2), at most ``max_frames``
-per source, spread over the whole video when it is longer than max_frames / fps. OpenCV's FFmpeg backend honours rotation metadata. Every failure that stops a
-source is a `MediaError` naming the file and why; a stream that breaks part-way ends the
-iteration and sets ``VideoFrames.warning`` so the caller can judge from the frames read.
+per source, spread over the whole video when it is longer than max_frames / fps. OpenCV's
+FFmpeg backend honours rotation metadata. Every failure that stops a source is a `MediaError`
+naming the file and why; a stream that breaks part-way ends the iteration and sets
+``VideoFrames.warning`` so the caller can judge from the frames read.
 """
 
 from __future__ import annotations
