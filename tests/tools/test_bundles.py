@@ -10,8 +10,8 @@ import pytest
 import main_thread
 from cnn_detector.reference_graphs import build_tf1_colour_graph
 from cnn_detector.registry import PROJECT_ROOT
-from tools import check_detector, install_detector, new_detector, pack_detector, refresh_samples
 from tests.conftest import red_square_image
+from tools import check_detector, install_detector, new_detector, pack_detector, refresh_samples
 
 SAMPLES = PROJECT_ROOT / "samples"
 
@@ -30,8 +30,24 @@ def contributed(tmp_path):
     graph.parent.mkdir()
     graph.write_bytes(build_tf1_colour_graph(colours=((255, 0, 0),)))
     home = tmp_path / "contributor"
-    assert new_detector.main(["red_sticker", "--classes", "red_sticker", "--input", "full_frame",
-                              "--input-size", "128", "--graph", str(graph), "--into", str(home)]) == 0
+    assert (
+        new_detector.main(
+            [
+                "red_sticker",
+                "--classes",
+                "red_sticker",
+                "--input",
+                "full_frame",
+                "--input-size",
+                "128",
+                "--graph",
+                str(graph),
+                "--into",
+                str(home),
+            ]
+        )
+        == 0
+    )
     directory = home / "red_sticker"
     Image.fromarray(red_square_image()).save(directory / "samples" / "red.png")
     assert refresh_samples.main([str(directory)]) == 0
@@ -53,8 +69,20 @@ def test_pack_install_and_use_without_code_change(tmp_path, contributed, capsys)
     from PIL import Image
 
     Image.fromarray(red_square_image()).save(picture)
-    assert main_thread.main(["--input", str(picture), "--detectors", str(installed), "--no-progress",
-                             "--detections", str(tmp_path / "d.csv")]) == 0
+    assert (
+        main_thread.main(
+            [
+                "--input",
+                str(picture),
+                "--detectors",
+                str(installed),
+                "--no-progress",
+                "--detections",
+                str(tmp_path / "d.csv"),
+            ]
+        )
+        == 0
+    )
     detections = (tmp_path / "d.csv").read_text()
     assert "red_sticker" in detections
     verdict = capsys.readouterr().out
@@ -88,7 +116,7 @@ def reseal(bundle, out, change):
                 continue
             data = src.read(info.filename)
             dst.writestr(info, data)
-            member = info.filename[len(name) + 1:]
+            member = info.filename[len(name) + 1 :]
             listing["files"][member] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         dst.writestr("BUNDLE.json", json.dumps(listing))
     return out
@@ -112,7 +140,7 @@ def test_malicious_bundles_are_refused(tmp_path, contributed, capsys):
         for info in src.infolist():
             dst.writestr(info, src.read(info.filename))
         link = zipfile.ZipInfo("red_sticker/samples/link.png")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         dst.writestr(link, "/etc/passwd")
     evil_graph = build_tf1_colour_graph(extra_op="ReadFile")
 
