@@ -23,7 +23,7 @@ from cnn_detector.engine import EngineOptions, ScanEngine
 from cnn_detector.image_io import IMAGE_EXTENSIONS, iter_input_files
 from cnn_detector.registry import PROJECT_ROOT
 from cnn_detector.types import Verdict
-from cnn_detector.verdict_output import AtomicResultFile, VerdictWriter, previous_results
+from cnn_detector.verdict_output import AtomicResultFile, VerdictWriter, previous_detection_rows, previous_results
 from cnn_detector.video import VIDEO_EXTENSIONS
 
 EXAMPLES = """examples:
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in earlier_lines:
         writer.write_raw(line)
     detection_writer = DetectionCsvWriter(detections_file.stream) if detections_file else None
+    if detection_writer and args.resume:
+        detection_writer.write_rows(previous_detection_rows(args.detections, done_sources))
     failed = 0
     for item in bad:
         log.error("%s: %s", item.path, item.error)
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     stop = threading.Event()
     results = (engine.scan_file(p) for p in todo) if args.sequential else engine.scan(todo, stop)
-    interrupted = False
+    interrupted = finished = False
     try:
         for result in results:
             if result.warning:
@@ -126,11 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             writer.write(result.verdict)
             if detection_writer:
                 for frame in result.frames:
-                    detection_writer.write_frame(frame)
+                    detection_writer.write_frame(engine.reported(frame))
             frames += len(result.frames)
             judged += 1
             progress.update(1)
             progress.set_postfix(frames=frames, fps=f"{frames / max(time.perf_counter() - started, 1e-6):.1f}")
+        finished = True
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
@@ -140,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(results, "close"):
             results.close()
         for result_file in (verdict_file, detections_file):
-            if result_file:
-                result_file.commit()
+            if result_file and (finished or interrupted):
+                result_file.commit()  # complete, or what was finished before Ctrl-C
+            elif result_file:
+                result_file.discard()  # a crash: the earlier complete file stays as it was
         for detector in detectors:
             detector.close()
     log.info("judged %d file(s), %d frame(s), %d failed", judged, frames, failed)

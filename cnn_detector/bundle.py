@@ -18,6 +18,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,7 +26,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from cnn_detector.errors import DeepfakeScannerError
-from cnn_detector.manifest import MANIFEST_NAME, load_manifest
+from cnn_detector.manifest import MANIFEST_NAME, NAME_PATTERN, load_manifest
 
 BUNDLE_MANIFEST = "BUNDLE.json"
 MAX_MEMBERS = 200
@@ -83,14 +84,18 @@ def _safe_name(bundle: Path, name: str) -> PurePosixPath:
     return path
 
 
-def inspect_bundle(bundle: Path) -> tuple[str, dict[str, zipfile.ZipInfo]]:
-    """The detector name and its members, after every check that needs no extraction."""
+def inspect_bundle(bundle: Path) -> tuple[str, dict[str, bytes]]:
+    """The detector name and its members' verified bytes (relative path -> data): every check
+    that needs no extraction. Installing writes exactly these bytes."""
     bundle = Path(bundle)
     try:
-        archive = zipfile.ZipFile(bundle)
-    except (zipfile.BadZipFile, OSError) as err:
+        return _inspect(bundle)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as err:
         raise BundleError(f"{bundle}: not a readable zip file ({err})") from None
-    with archive:
+
+
+def _inspect(bundle: Path) -> tuple[str, dict[str, bytes]]:
+    with zipfile.ZipFile(bundle) as archive:
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
             raise BundleError(f"{bundle}: {len(infos)} members; the limit is {MAX_MEMBERS}")
@@ -117,20 +122,26 @@ def inspect_bundle(bundle: Path) -> tuple[str, dict[str, zipfile.ZipInfo]]:
         try:
             listing = json.loads(archive.read(BUNDLE_MANIFEST))
             name, files = listing["name"], listing["files"]
+            if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+                raise TypeError("'files' must map member names to {sha256, bytes}")
         except KeyError:
             raise BundleError(f"{bundle}: no {BUNDLE_MANIFEST}; pack it with tools/pack_detector.py") from None
         except (ValueError, TypeError) as err:
             raise BundleError(f"{bundle}: {BUNDLE_MANIFEST} is malformed ({err})") from None
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise BundleError(f"{bundle}: detector name {name!r} is not a valid detector name")
         members = {i.filename: i for i in infos if not i.is_dir() and i.filename != BUNDLE_MANIFEST}
         expected = {f"{name}/{member}" for member in files}
         if set(members) != expected:
             extra, missing = sorted(set(members) - expected), sorted(expected - set(members))
             raise BundleError(f"{bundle}: members do not match {BUNDLE_MANIFEST} (extra {extra}, missing {missing})")
+        verified = {}
         for member, facts in files.items():
             data = archive.read(f"{name}/{member}")
             if hashlib.sha256(data).hexdigest() != facts.get("sha256") or len(data) != facts.get("bytes"):
                 raise BundleError(f"{bundle}: {member} does not match its checksum in {BUNDLE_MANIFEST}")
-    return name, members
+            verified[member] = data
+    return name, verified
 
 
 def install_bundle(
@@ -155,12 +166,10 @@ def install_bundle(
     into.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".install-{name}-", dir=into))
     try:
-        with zipfile.ZipFile(bundle) as archive:
-            for member in members:
-                relative = PurePosixPath(member).relative_to(name)
-                destination = staging / relative
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_bytes(archive.read(member))
+        for member, data in members.items():
+            destination = staging / PurePosixPath(member)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(data)
         manifest = load_manifest(staging / MANIFEST_NAME)
         if manifest.name != name:
             raise BundleError(f"{bundle}: detector.yaml names {manifest.name!r} but the bundle is {name!r}")
@@ -172,7 +181,12 @@ def install_bundle(
             backup = into / f".replaced-{name}"
             shutil.rmtree(backup, ignore_errors=True)
             target.rename(backup)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if backup is not None:
+                backup.rename(target)  # put the old detector back
+            raise
         if backup is not None:
             shutil.rmtree(backup, ignore_errors=True)
         return InstallResult(name, target, replaced=backup is not None)

@@ -74,6 +74,11 @@ class DetectionCsvWriter:
         self._writer.writerow(DETECTION_COLUMNS)
         stream.flush()
 
+    def write_rows(self, rows: list[list[str]]) -> None:
+        """Rows already in DETECTION_COLUMNS form (an earlier run's, kept by --resume)."""
+        self._writer.writerows(rows)
+        self._stream.flush()
+
     def write_frame(self, frame: FrameDetections) -> int:
         rows = detection_rows(frame)
         self._writer.writerows(rows)

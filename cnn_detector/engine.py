@@ -12,6 +12,7 @@ No printing here: the CLIs and other front ends decide what to show.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -26,15 +27,19 @@ from cnn_detector.frozen_graph import FrozenGraphDetector
 from cnn_detector.image_io import DEFAULT_MAX_PIXELS, read_image
 from cnn_detector.image_scan import FaceFinder, crop, expand_box
 from cnn_detector.types import Box, Detection, FrameDetections, Verdict
-from cnn_detector.video import VideoFrame, VideoFrames, is_video
+from cnn_detector.video import VideoFrame, VideoFrames, fit_for_processing, is_video
 
 log = logging.getLogger(__name__)
 _SENTINEL = object()
+# The judge reads every detection from this score up (rnn_judge/features.py), in training and
+# in scanning alike; each detector's min_score (or --min-score) only decides what is reported.
+DETECTION_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """fps / max_frames: frame sampling of videos; queue_size: frames in flight per stage."""
+    """fps / max_frames: frame sampling of videos; queue_size: frames in flight per stage;
+    min_score: reporting threshold for every detector (None: each detector's own)."""
 
     fps: float = 2.0
     max_frames: int = 120
@@ -76,7 +81,7 @@ def iter_frames(path: Path, options: EngineOptions) -> tuple[Iterator[VideoFrame
     if is_video(path):
         frames = VideoFrames(path, fps=options.fps, max_frames=options.max_frames)
         return iter(frames), lambda: frames.warning
-    image = read_image(path, options.max_pixels)
+    image = fit_for_processing(read_image(path, options.max_pixels))
     return iter([VideoFrame(0, 0.0, image)]), lambda: ""
 
 
@@ -93,11 +98,18 @@ class ScanEngine:
     ):
         if not detectors:
             raise ValueError("the engine needs at least one detector")
+        names = [d.name for d in detectors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"detector names must be unique, got {names}")
         self.detectors = list(detectors)
         self.face_finder = face_finder
         self.judge = judge
         self.options = options
         self.names = tuple(d.name for d in self.detectors)
+        self._report_threshold = {
+            d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score
+            for d in self.detectors
+        }
 
     # ---- shared steps ----
     def _prepare(self, source_id: int, frame: VideoFrame) -> _Frame:
@@ -113,6 +125,25 @@ class ScanEngine:
                 regions = [expand_box(face, manifest.face_margin, size) for face in faces]
                 inputs[detector.name] = ([crop(image, r) for r in regions], list(regions))
         return _Frame(source_id, frame.index, frame.timestamp_ms, size, faces, inputs)
+
+    def detect_frame(self, frame: _Frame) -> dict[str, list[Detection]]:
+        """Every detector on one prepared frame, from DETECTION_FLOOR up (one thread)."""
+        found = {}
+        for detector in self.detectors:
+            images, boxes = frame.inputs[detector.name]
+            per_image = detector.detect(images, DETECTION_FLOOR, boxes) if images else []
+            found[detector.name] = [d for dets in per_image for d in dets]
+        return found
+
+    def analyse(self, source: str, frame: VideoFrame) -> FrameDetections:
+        """Faces and every detector on one decoded frame, in this thread."""
+        prepared = self._prepare(0, frame)
+        return self._frame_detections(source, prepared, self.detect_frame(prepared))
+
+    def reported(self, frame: FrameDetections) -> FrameDetections:
+        """The frame with only the detections at or above their reporting threshold."""
+        kept = tuple(d for d in frame.detections if d.score >= self._report_threshold[d.detector])
+        return dataclasses.replace(frame, detections=kept)
 
     def _frame_detections(self, source: str, frame: _Frame, found: dict[str, list[Detection]]) -> FrameDetections:
         detections = tuple(d for name in self.names for d in found.get(name, []))
@@ -135,16 +166,12 @@ class ScanEngine:
         try:
             iterator, warning_of = iter_frames(Path(path), self.options)
             for frame in iterator:
-                prepared = self._prepare(0, frame)
-                found = {}
-                for detector in self.detectors:
-                    images, boxes = prepared.inputs[detector.name]
-                    per_image = detector.detect(images, self.options.min_score, boxes) if images else []
-                    found[detector.name] = [d for dets in per_image for d in dets]
-                frames.append(self._frame_detections(source, prepared, found))
+                frames.append(self.analyse(source, frame))
             warning = warning_of()
         except MediaError as err:
             return SourceResult(source, self._verdict(source, [], str(err)))
+        except Exception as err:  # a decoder or detector bug must not take the batch down
+            return SourceResult(source, self._verdict(source, [], f"{source}: unexpected error: {err!r}"))
         return SourceResult(source, self._verdict(source, frames, ""), frames, warning)
 
     # ---- threaded ----
@@ -245,9 +272,12 @@ class ScanEngine:
             found: dict[int, list[Detection]] = {id(f): [] for f in pending}
             if images:
                 try:
-                    per_image = detector.detect(images, self.options.min_score, boxes)
+                    per_image = detector.detect(images, DETECTION_FLOOR, boxes)
                 except Exception as err:
-                    log.error("detector %s failed on a batch: %r", detector.name, err)
+                    # Never "found nothing": a failed detector makes its sources errors.
+                    for source_id in {f.source_id for f in pending}:
+                        message = f"detector {detector.name} failed: {err!r}"
+                        self._put(results, ("detector_error", source_id, message), stop)
                     per_image = [[] for _ in images]
                 for owner, dets in zip(owners, per_image):
                     found[id(owner)] += dets
@@ -280,6 +310,7 @@ class ScanEngine:
         ends: dict[int, set[str]] = {}
         end_info: dict[int, _SourceEnd] = {}
         finished: dict[int, SourceResult] = {}
+        failures: dict[int, str] = {}
         next_to_yield = 0
         while next_to_yield < len(sources) and not stop.is_set():
             try:
@@ -298,6 +329,8 @@ class ScanEngine:
                 found[(source_id, index)][name] = dets
             elif kind == "frame_error":
                 log.warning("%s: %s", sources[item[1]], item[2])
+            elif kind == "detector_error":
+                failures.setdefault(item[1], item[2])
             elif kind == "end":
                 end, name = item[1], item[2]
                 end_info[end.source_id] = end
@@ -311,7 +344,8 @@ class ScanEngine:
                     continue
                 end = end_info[source_id]
                 source_frames = done.pop(source_id, [])
-                verdict = self._verdict(sources[source_id], source_frames, end.error)
+                error = end.error or (f"{sources[source_id]}: {failures[source_id]}" if source_id in failures else "")
+                verdict = self._verdict(sources[source_id], source_frames, error)
                 finished[source_id] = SourceResult(sources[source_id], verdict, source_frames, end.warning)
                 ends.pop(source_id)
             while next_to_yield in finished:

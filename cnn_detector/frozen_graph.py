@@ -32,6 +32,7 @@ class LoadOptions:
     allowed_ops: frozenset[str] = ALLOWED_OPS
     batch_size: int = 8
     threads: int = 0
+    run_timeout_ms: int = 120_000  # a graph that loops forever must not hang the scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class FrozenGraphDetector:
         self._fetches = [self._graph.get_tensor_by_name(tensor_name(node)) for node in OUTPUT_NODES]
         self._input = self._graph.get_tensor_by_name(tensor_name(INPUT_NODE))
         self._lock = threading.Lock()
+        self._run_options = tf.compat.v1.RunOptions(timeout_in_ms=options.run_timeout_ms)
 
     @property
     def name(self) -> str:
@@ -144,7 +146,9 @@ class FrozenGraphDetector:
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
             raise ValueError(f"{self.name}: expected uint8 [N, H, W, 3], got {batch.dtype} {batch.shape}")
         with self._lock:
-            boxes, scores, classes, num = self._session.run(self._fetches, {self._input: batch})
+            boxes, scores, classes, num = self._session.run(
+                self._fetches, {self._input: batch}, options=self._run_options
+            )
         results = []
         for i in range(batch.shape[0]):
             k = int(min(max(num[i], 0), scores.shape[1]))

@@ -82,6 +82,18 @@ def graph_op_types(graph_def) -> dict[str, str]:
     return {op: where for op, where in found.items() if op not in function_names}
 
 
+def _attr_function_names(attr):
+    """Every function named by an AttrValue, looking inside the attrs of named functions too."""
+    if attr.HasField("func"):
+        yield attr.func.name
+        for inner in attr.func.attr.values():
+            yield from _attr_function_names(inner)
+    for func in attr.list.func:
+        yield func.name
+        for inner in func.attr.values():
+            yield from _attr_function_names(inner)
+
+
 def _function_references(graph_def):
     """(function name, where) for every func-valued attr: While bodies, If branches, calls."""
     nodes = [(node, f"node {node.name!r}") for node in graph_def.node]
@@ -89,10 +101,17 @@ def _function_references(graph_def):
         nodes += [(node, f"node {node.name!r} of function {fn.signature.name!r}") for node in fn.node_def]
     for node, where in nodes:
         for attr in node.attr.values():
-            if attr.HasField("func"):
-                yield attr.func.name, where
-            for func in attr.list.func:
-                yield func.name, where
+            for name in _attr_function_names(attr):
+                yield name, where
+
+
+def _function_valued_parameters(graph_def):
+    """Functions whose signature takes a function as an attr: the body would run whatever op
+    the caller names, which no check here could see. Genuine frozen exports have none."""
+    for fn in graph_def.library.function:
+        for attr in fn.signature.attr:
+            if attr.type in ("func", "list(func)"):
+                yield fn.signature.name, attr.name
 
 
 def refused_ops(graph_def, allowed: frozenset[str] = ALLOWED_OPS) -> dict[str, str]:
@@ -106,6 +125,8 @@ def refused_ops(graph_def, allowed: frozenset[str] = ALLOWED_OPS) -> dict[str, s
     for name, where in _function_references(graph_def):
         if name not in library:
             refused.setdefault(name, f"{where} names it as a function, but the graph's library has no such function")
+    for function, attr in _function_valued_parameters(graph_def):
+        refused.setdefault(f"function-valued parameter {attr!r}", f"of function {function!r}")
     return refused
 
 

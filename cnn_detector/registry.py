@@ -75,7 +75,8 @@ class DetectorScan:
         """Specs in name order, restricted to ``only`` (if given) and without ``skip``."""
         for name in list(only) + list(skip):
             self.get(name)
-        chosen = [self.specs[n] for n in only] if only else [self.specs[n] for n in sorted(self.specs)]
+        names = list(dict.fromkeys(only)) if only else sorted(self.specs)  # each name once, in order
+        chosen = [self.specs[n] for n in names]
         return [spec for spec in chosen if spec.name not in set(skip)]
 
 

@@ -113,22 +113,34 @@ class VerdictWriter:
 
 
 def previous_results(path: Path) -> tuple[list[str], set[str]]:
-    """Rows (raw lines, without a CSV header) and sources of an earlier output, for --resume."""
+    """Rows (raw lines, without a CSV header) and sources of an earlier output, for --resume.
+    Error rows are left out, so that --resume tries those files again."""
     path = Path(path)
     if not path.is_file():
         return [], set()
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".jsonl":
-        lines = [line for line in text.splitlines() if line.strip()]
-        return lines, {json.loads(line)["source"] for line in lines}
+        records = [(line, json.loads(line)) for line in text.splitlines() if line.strip()]
+        kept = [(line, r) for line, r in records if r.get("status") != "error"]
+        return [line for line, _ in kept], {r["source"] for _, r in kept}
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(rows[0]) != VERDICT_COLUMNS:
         return [], set()
     lines, sources = [], set()
     for row in rows[1:]:
+        if len(row) != len(VERDICT_COLUMNS) or row[1] == "error":
+            continue
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerow(row)
         lines.append(out.getvalue())
-        source = row[0][1:] if row[0].startswith("'") else row[0]
-        sources.add(source)
+        sources.add(row[0][1:] if row[0].startswith("'") else row[0])
     return lines, sources
+
+
+def previous_detection_rows(path: Path, keep_sources: set[str]) -> list[list[str]]:
+    """Detection CSV rows of an earlier run whose source is kept by --resume."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    return [r for r in rows[1:] if r and (r[0][1:] if r[0].startswith("'") else r[0]) in keep_sources]

@@ -56,7 +56,7 @@ class VideoFrames:
 
     def _emit(self, frame: VideoFrame) -> VideoFrame:
         self.frames_read += 1
-        return VideoFrame(frame.index, frame.timestamp_ms, _fit(frame.image))
+        return VideoFrame(frame.index, frame.timestamp_ms, fit_for_processing(frame.image))
 
     def _video(self, path: Path) -> Iterator[VideoFrame]:
         import cv2
@@ -90,6 +90,11 @@ class VideoFrames:
                     if not ok or frame is None:
                         self.warning = f"{path}: frame {index} could not be decoded; judged on the frames read"
                         break
+                    if frame.shape[0] * frame.shape[1] > self.max_pixels:
+                        raise MediaError(
+                            f"{path}: frames are {frame.shape[1]}x{frame.shape[0]}; the limit is "
+                            f"{self.max_pixels / 1e6:.0f} megapixels"
+                        )
                     timestamp = index * 1000.0 / self.native_fps
                     yield self._emit(VideoFrame(index, timestamp, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
                 index += 1
@@ -122,6 +127,8 @@ class VideoFrames:
                     elapsed += duration
         except MediaError:
             raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise MediaError(f"{path}: refused as a decompression bomb ({err})") from None
         except UnidentifiedImageError:
             raise MediaError(f"{path}: not a recognised animated image") from None
         except (OSError, ValueError, EOFError) as err:
@@ -130,7 +137,7 @@ class VideoFrames:
             self.warning = f"{path}: animation broke after {self.frames_read} frames ({err}); judged on the frames read"
 
 
-def _fit(image: np.ndarray) -> np.ndarray:
+def fit_for_processing(image: np.ndarray) -> np.ndarray:
     """Scale frames above PROCESSING_MAX_SIDE down once: faces stay findable, memory stays flat."""
     import cv2
 

@@ -62,14 +62,9 @@ def annotate_video(
                 break
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             if index % step == 0:
-                prepared = engine._prepare(0, VideoFrame(index, index * 1000.0 / native, rgb))
-                found = {}
-                for detector in detectors:
-                    images, boxes = prepared.inputs[detector.name]
-                    per_image = detector.detect(images, None, boxes) if images else []
-                    found[detector.name] = [d for dets in per_image for d in dets]
-                last = engine._frame_detections(str(path), prepared, found)
-                analysed.append(last)
+                frame = engine.analyse(str(path), VideoFrame(index, index * 1000.0 / native, rgb))
+                analysed.append(frame)
+                last = engine.reported(frame)
                 if csv_writer:
                     csv_writer.write_frame(last)
                 judged = [f for f in analysed if f.faces]

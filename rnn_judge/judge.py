@@ -68,6 +68,8 @@ class Judge:
             raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
         except (KeyError, TypeError, ValueError, yaml.YAMLError) as err:
             raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
+        if not 0.0 <= chosen <= 1.0:
+            raise JudgeError(f"{settings_path}: threshold must be in [0, 1], got {chosen}")
         if config.num_features != NUM_FEATURES:
             raise JudgeError(
                 f"{settings_path}: judge expects {config.num_features} features, code makes {NUM_FEATURES}"
@@ -142,6 +144,8 @@ def likely_algorithm(frames: Sequence[FrameDetections], detectors: Sequence[str]
     if not detectors:
         return ""
     weighted = (output.attention[:, None] * output.evidence).sum(axis=0)
+    if not weighted.max() > 0:
+        return ""  # no detector fired: nothing to name
     detector = detectors[int(np.argmax(weighted))]
     best = None
     for frame, weight in zip(frames, output.attention):

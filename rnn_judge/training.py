@@ -70,15 +70,8 @@ class StreamMaker:
         self.engine = engine
 
     def features(self, images: list[np.ndarray], name: str) -> np.ndarray | None:
-        frames = []
-        for index, image in enumerate(images):
-            prepared = self.engine._prepare(0, VideoFrame(index, index * 500.0, image))
-            found = {}
-            for detector in self.engine.detectors:
-                crops, boxes = prepared.inputs[detector.name]
-                per_crop = detector.detect(crops, 0.05, boxes) if crops else []
-                found[detector.name] = [d for dets in per_crop for d in dets]
-            frames.append(self.engine._frame_detections(name, prepared, found))
+        """[T, D, F] of the frames that show a face (the engine's own path), or None."""
+        frames = [self.engine.analyse(name, VideoFrame(i, i * 500.0, image)) for i, image in enumerate(images)]
         judged = [f for f in frames if f.faces]
         return sequence_features(judged, self.engine.names) if judged else None
 
@@ -119,6 +112,7 @@ def video_sequences(
     methods: tuple[str, ...] = ("self_blend", "face_swap", "upsampling"),
 ) -> Iterator[Sequence]:
     factory = FakeFactory(Path("/nonexistent"))
+    other_faces: dict[str, list] = {}
     for item in progress(videos):
         frames = [image for _, image in video_frames(item.path, VIDEO_FRAMES)]
         split = judge_split(item.group, item.split)
@@ -126,25 +120,30 @@ def video_sequences(
         if features is not None:
             yield Sequence(item.relative, "video", "real", 0, item.folder, split, features)
         faces = [factory.find_face(f) for f in frames]
-        donors = [f for f in faces if f is not None]
+        # Donors for swaps: faces of the other videos of the split, never this video's own face.
+        donors = [d for d in other_faces.get(item.split, []) if d is not None]
+        other_faces.setdefault(item.split, []).extend(f for f in faces[:2] if f is not None)
         for method in methods:
             rng = item_rng(seed, item.relative + method)
             made = []
             for frame, face in zip(frames, faces):
                 if face is None:
-                    made.append(frame)
-                    continue
-                if method == "self_blend":
-                    image, _ = fakes.self_blend(frame, face.landmarks, rng)
-                elif method == "upsampling":
-                    image, _ = fakes.upsampling_trace(frame, face.landmarks, rng)
-                else:
-                    donor = donors[int(rng.integers(len(donors)))]
-                    try:
+                    continue  # a frame the manipulation cannot touch is not a fake frame
+                try:
+                    if method == "self_blend":
+                        image, _ = fakes.self_blend(frame, face.landmarks, rng)
+                    elif method == "upsampling":
+                        image, _ = fakes.upsampling_trace(frame, face.landmarks, rng)
+                    elif donors:
+                        donor = donors[int(rng.integers(len(donors)))]
                         image, _ = fakes.face_swap(frame, face.landmarks, donor.image, donor.landmarks, rng)
-                    except (ValueError, cv2.error):
-                        image = frame
+                    else:
+                        continue
+                except (ValueError, cv2.error):
+                    continue
                 made.append(fakes.reencode(image, rng, min_scale=0.8)[1])
+            if not made:
+                continue
             features = maker.features(made, f"{item.relative}#{method}")
             if features is not None:
                 yield Sequence(f"{item.relative}#{method}", "video", method, 1, item.folder, split, features)
@@ -174,6 +173,9 @@ def fit_judge(judge, train: list[Sequence], val: list[Sequence], epochs: int = 4
     weights = np.where(y == 1, 0.5 / max(y.mean(), 1e-6), 0.5 / max(1 - y.mean(), 1e-6)).astype(np.float32)
     vx, vmask = pad(val, d, f)
     vy = np.array([s.label for s in val])
+    for name, labels in (("training", y), ("validation", vy)):
+        if len(set(np.asarray(labels).astype(int).tolist())) < 2:
+            raise ValueError(f"the judge's {name} sequences need both real and fake examples")
     optimizer = tf_keras.optimizers.Adam(3e-3)
     model = judge.model
 

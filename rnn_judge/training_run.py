@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.atomic_file import atomic_write_bytes, atomic_write_text
 from cnn_detector.engine import ScanEngine
 from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import load_detector
@@ -25,6 +25,7 @@ from rnn_judge.model import JudgeConfig
 from rnn_judge.training import StreamMaker, fit_judge, pad, still_sequences, video_sequences
 
 log = logging.getLogger(__name__)
+STREAMS_VERSION = 2  # bump when the way streams are made changes, so caches are rebuilt
 
 
 def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
@@ -58,8 +59,7 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
     )
     videos = [i for i in load_share() if i.is_video and i.split in ("val", "test")]
     sequences += list(video_sequences(maker, videos, seed, progress=lambda v: tqdm(v, desc="videos")))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps({"key": key, "sequences": sequences}))
+    atomic_write_bytes(cache, pickle.dumps({"key": key, "sequences": sequences}))
     return names, sequences
 
 
@@ -118,7 +118,10 @@ def run_training(factory: Path, out: Path, cache: Path, target_fpr: float, epoch
     vx, vmask = pad(val, d, NUM_FEATURES)
     val_probabilities = judge.run_batch(vx, vmask)
     val_reals = [p for p, s in zip(val_probabilities, val) if not s.label]
-    threshold = min(max(threshold_at_fpr(val_reals, target_fpr), 1e-4), 0.9999)
+    threshold = threshold_at_fpr(val_reals, target_fpr)
+    if not math.isfinite(threshold):
+        raise ValueError("no real sequences in the judge's validation split: cannot choose a threshold")
+    threshold = min(max(threshold, 1e-4), 0.9999)
     tx, tmask = pad(test, d, NUM_FEATURES)
     probabilities = judge.run_batch(tx, tmask)
     # Baseline: the highest top-1 detection score of any detector on any frame.

@@ -69,12 +69,16 @@ def test_jsonl_detections_resume_and_bad_files(tmp_path, colour_args, capsys):
     assert detections.read_text().startswith("source,frame_index")
     assert not list(tmp_path.glob(".*.tmp")), "no temporary files are left behind"
     capsys.readouterr()
-    # --resume keeps every earlier verdict and judges only new sources
+    # --resume keeps every earlier good verdict (and its detections) and judges new and failed sources
+    kept_detections = detections.read_text().splitlines()[1:]
     (inputs / "again.jpg").write_bytes((SAMPLES / "real_img28.jpg").read_bytes())
-    assert main_thread.main([*args, "--resume"]) == 0  # this run judged only the new file, successfully
+    assert main_thread.main([*args, "--resume"]) == 2  # the failed files are tried again, and fail again
     again = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["source"] for r in again[: len(records)]] == [r["source"] for r in records]
-    assert [r["source"] for r in again[len(records) :]] == [str(inputs / "again.jpg")]
+    good = [r["source"] for r in records if r["status"] != "error"]
+    assert [r["source"] for r in again[: len(good)]] == good
+    retried = sorted(r["source"] for r in again[len(good) :])
+    assert retried == sorted([str(inputs / "again.jpg")] + [r["source"] for r in records if r["status"] == "error"])
+    assert set(kept_detections) <= set(detections.read_text().splitlines())
     assert "resuming: " in capsys.readouterr().err
 
 

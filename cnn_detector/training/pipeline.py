@@ -18,6 +18,7 @@ from cnn_detector.detector_samples import write_expected
 from cnn_detector.export import freeze_detection_function
 from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import LoadOptions, load_detector
+from cnn_detector.image_io import IMAGE_EXTENSIONS
 from cnn_detector.labelmap import load_labelmap
 from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
 from cnn_detector.retinanet import make_serving_function
@@ -99,7 +100,8 @@ def copy_samples(directory: Path, methods: tuple[str, ...], samples: Path = PROJ
     (all held-out, shippable files; see samples/NOTICE.md)."""
     with open(samples / "labels.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    chosen = [r for r in rows if r["method"] in methods] + [r for r in rows if r["label"] == "real"][:2]
+    stills = [r for r in rows if Path(r["path"]).suffix.lower() in IMAGE_EXTENSIONS]
+    chosen = [r for r in stills if r["method"] in methods] + [r for r in stills if r["label"] == "real"][:2]
     target = directory / "samples"
     if target.exists():
         shutil.rmtree(target)

@@ -66,3 +66,22 @@ def test_stop_ends_threads(engine):
     results.close()
     assert stop.is_set()
     assert not [t for t in threading.enumerate() if t.name in ("reader", "faces") or t.name.startswith("detector-")]
+
+
+def test_failing_detector_makes_an_error_not_a_real_verdict(engine, monkeypatch):
+    broken = engine.detectors[0]
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("graph exploded")
+
+    monkeypatch.setattr(broken, "detect", explode)
+    threaded = list(engine.scan([SAMPLES / "real_img16.jpg"]))
+    sequential = engine.scan_file(SAMPLES / "real_img16.jpg")
+    for result in (threaded[0], sequential):
+        assert result.verdict.status == "error"
+        assert "graph exploded" in result.verdict.error
+
+
+def test_duplicate_detector_names_are_refused(engine):
+    with pytest.raises(ValueError, match="unique"):
+        ScanEngine([engine.detectors[0], engine.detectors[0]], engine.face_finder, engine.judge)

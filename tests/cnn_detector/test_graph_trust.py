@@ -88,3 +88,23 @@ def test_graph_without_contract_is_refused(tmp_path, make_detector):
     spec = discover_detectors([tmp_path / "detectors"], include_default=False).get("no_contract")
     with pytest.raises(UntrustedGraphError, match="image_tensor must be a uint8 Placeholder"):
         load_detector(spec)
+
+
+def test_function_named_inside_a_function_attr_is_refused(tf1_graph):
+    """A branch function whose own attrs name a raw op (say WriteFile) would run it."""
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(tf1_graph)
+    fn = graph_def.library.function.add()
+    fn.signature.name = "innocent"
+    param = fn.signature.attr.add()
+    param.name, param.type = "b", "func"
+    inner = fn.node_def.add(name="call", op="If")
+    inner.attr["then_branch"].placeholder = "b"
+    node = graph_def.node.add(name="branch", op="StatelessIf")
+    node.attr["then_branch"].func.name = "innocent"
+    node.attr["then_branch"].func.attr["b"].func.name = "WriteFile"
+    refused = refused_ops(graph_def)
+    assert "WriteFile" in refused
+    assert any("function-valued parameter" in key for key in refused)

@@ -67,3 +67,9 @@ def test_select_and_did_you_mean(tmp_path, make_detector, tf1_graph):
     assert [s.name for s in scan.select(only=["gan_face"])] == ["gan_face"]
     with pytest.raises(UnknownDetectorError, match="did you mean 'gan_face'"):
         scan.select(only=["gan_fase"])
+
+
+def test_select_names_each_detector_once(tmp_path, make_detector, tf1_graph):
+    make_detector("gan_face", tf1_graph)
+    scan = discover_detectors([tmp_path / "detectors"], include_default=False)
+    assert [s.name for s in scan.select(only=["gan_face", "gan_face"])] == ["gan_face"]

@@ -62,3 +62,11 @@ def test_batch_and_single_agree(judge):
     together = judge.run_batch(batch, mask)
     assert together[0] == pytest.approx(judge.run(a).probability, abs=1e-5)
     assert together[1] == pytest.approx(judge.run(b).probability, abs=1e-5)
+
+
+def test_likely_algorithm_is_empty_when_nothing_fired(judge):
+    quiet = [FrameDetections("v.mp4", 0, 0.0, (480, 640), faces=(FACE,))]
+    output = judge.run(sequence_features(quiet, ["a", "b"]))
+    from rnn_judge.judge import likely_algorithm
+
+    assert likely_algorithm(quiet, ["a", "b"], output) == ""

@@ -58,16 +58,10 @@ def setup(tmp_path_factory):
 def verdicts(engine, images):
     from cnn_detector.video import VideoFrame
 
-    out = []
-    for i, image in enumerate(images):
-        prepared = engine._prepare(0, VideoFrame(0, 0.0, image))
-        found = {}
-        for detector in engine.detectors:
-            crops, boxes = prepared.inputs[detector.name]
-            found[detector.name] = [d for dets in (detector.detect(crops, None, boxes) if crops else []) for d in dets]
-        frame = engine._frame_detections(f"x{i}", prepared, found)
-        out.append(engine.judge.decide(f"x{i}", [frame], engine.names))
-    return out
+    return [
+        engine.judge.decide(f"x{i}", [engine.analyse(f"x{i}", VideoFrame(0, 0.0, image))], engine.names)
+        for i, image in enumerate(images)
+    ]
 
 
 def test_new_detector_raises_recall_without_retraining(setup):
