@@ -14,6 +14,7 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
 
 from cnn_detector.errors import LabelMapError
+from cnn_detector.small_text_file import read_small_text
 
 MAX_LABELMAP_BYTES = 1 << 20
 
@@ -140,17 +141,7 @@ def parse_labelmap_text(text: str, path: Path | str = "<labelmap>") -> LabelMap:
 def load_labelmap(path: Path | str) -> LabelMap:
     """Read and validate a labelmap file."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_LABELMAP_BYTES:
-            raise LabelMapError(f"{path}: labelmap is {size} bytes; the limit is {MAX_LABELMAP_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabelMapError(f"{path}: labelmap file not found") from None
-    except UnicodeDecodeError as err:
-        raise LabelMapError(f"{path}: labelmap is not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise LabelMapError(f"{path}: cannot read labelmap: {err.strerror}") from None
+    text = read_small_text(path, MAX_LABELMAP_BYTES, LabelMapError, "labelmap", "labelmap file not found")
     return parse_labelmap_text(text, path)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from cnn_detector.errors import ManifestError
+from cnn_detector.small_text_file import read_small_text
 
 MANIFEST_NAME = "detector.yaml"
 DEFAULT_GRAPH_NAME = "frozen_inference_graph.pb"
@@ -192,17 +193,9 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
 def load_manifest(path: Path | str) -> DetectorManifest:
     """Read and validate a detector.yaml file."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"{path}: manifest is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no {MANIFEST_NAME} in this detector directory") from None
-    except UnicodeDecodeError:
-        raise ManifestError(f"{path}: manifest is not UTF-8 text") from None
-    except OSError as err:
-        raise ManifestError(f"{path}: cannot read manifest: {err.strerror}") from None
+    text = read_small_text(
+        path, MAX_MANIFEST_BYTES, ManifestError, "manifest", f"no {MANIFEST_NAME} in this detector directory"
+    )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
