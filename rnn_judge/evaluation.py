@@ -1,0 +1,169 @@
+"""System-level evaluation: a labelled manifest -> verdicts -> metrics, plots and a report.
+
+Detectors run once per file; every detector subset (the widening experiment) is then judged
+from the same frame detections with the other detectors' detections left out, which is
+exactly what the pipeline computes with only that subset loaded, since detectors run
+independently of one another.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from cnn_detector.errors import DeepfakeScannerError
+from cnn_detector.training.metrics import recall_at_fpr, roc_auc
+from cnn_detector.types import FrameDetections, Verdict
+
+LABELS = ("real", "fake")
+
+
+class ManifestProblem(DeepfakeScannerError):
+    """labels.csv is unusable; the message names the file and the offending rows."""
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    path: Path
+    label: int  # 1 fake, 0 real
+    method: str
+    source_folder: str
+
+
+@dataclass
+class Scored:
+    item: LabelledItem
+    frames: list[FrameDetections] = field(default_factory=list)
+    error: str = ""
+
+
+def read_labels(manifest: Path) -> list[LabelledItem]:
+    """path,label[,method] rows; paths relative to the manifest's folder. Every missing file and
+    unknown label is reported at once."""
+    manifest = Path(manifest)
+    try:
+        with open(manifest, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ManifestProblem(f"{manifest}: cannot read ({err})") from None
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise ManifestProblem(f"{manifest}: expected a header with columns path,label[,method]")
+    items, problems = [], []
+    for line, row in enumerate(rows, start=2):
+        label = (row.get("label") or "").strip().lower()
+        path = manifest.parent / (row.get("path") or "").strip()
+        if label not in LABELS:
+            problems.append(f"line {line}: label must be real or fake, got {row.get('label')!r}")
+        elif not path.is_file():
+            problems.append(f"line {line}: no such file {path}")
+        else:
+            method = (row.get("method") or "").strip() or label
+            items.append(LabelledItem(path, int(label == "fake"), method, str(Path(row["path"]).parent)))
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise ManifestProblem(f"{manifest}: {len(problems)} bad row(s): {shown}")
+    if len({i.label for i in items}) < 2:
+        raise ManifestProblem(f"{manifest}: needs both real and fake rows to measure anything")
+    return items
+
+
+def restrict(frames: Sequence[FrameDetections], detectors: set[str]) -> list[FrameDetections]:
+    return [replace(f, detections=tuple(d for d in f.detections if d.detector in detectors)) for f in frames]
+
+
+def bootstrap(values_fn, labels: np.ndarray, scores: np.ndarray, rounds: int = 1000, seed: int = 0):
+    """95% interval of a statistic by resampling items with replacement."""
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(rounds):
+        pick = rng.integers(0, len(labels), len(labels))
+        value = values_fn(labels[pick], scores[pick])
+        if not math.isnan(value):
+            stats.append(value)
+    if not stats:
+        return [math.nan, math.nan]
+    return [float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))]
+
+
+def summarize(labels: Sequence[int], scores: Sequence[float], threshold: float, rounds: int = 1000) -> dict:
+    y, s = np.asarray(labels, int), np.asarray(scores, float)
+
+    def recall(a, b):
+        return float((b[a == 1] >= threshold).mean()) if (a == 1).any() else math.nan
+
+    def fpr(a, b):
+        return float((b[a == 0] >= threshold).mean()) if (a == 0).any() else math.nan
+
+    def accuracy(a, b):
+        return float(((b >= threshold).astype(int) == a).mean()) if len(a) else math.nan
+
+    return {
+        "n_fake": int(y.sum()),
+        "n_real": int((1 - y).sum()),
+        "auc": roc_auc(y, s),
+        "auc_ci95": bootstrap(roc_auc, y, s, rounds),
+        "recall": recall(y, s),
+        "recall_ci95": bootstrap(recall, y, s, rounds),
+        "fpr": fpr(y, s),
+        "fpr_ci95": bootstrap(fpr, y, s, rounds),
+        "accuracy": accuracy(y, s),
+        "recall_at_1pct_fpr": recall_at_fpr(y, s, 0.01),
+        "recall_at_0.1pct_fpr": recall_at_fpr(y, s, 0.001),
+    }
+
+
+def judge_all(judge, scored: Sequence[Scored], detectors: Sequence[str]) -> list[Verdict]:
+    keep = set(detectors)
+    verdicts = []
+    for entry in scored:
+        source = str(entry.item.path)
+        if entry.error:
+            verdicts.append(Verdict(source, "error", detectors=tuple(detectors), error=entry.error))
+        else:
+            verdicts.append(judge.decide(source, restrict(entry.frames, keep), tuple(detectors)))
+    return verdicts
+
+
+def metrics_of(scored: Sequence[Scored], verdicts: Sequence[Verdict], threshold: float, rounds: int = 1000) -> dict:
+    """Overall, per method (that method's fakes against every real) and per source folder."""
+    judged = [(e.item, v) for e, v in zip(scored, verdicts) if v.status == "ok"]
+    counts = defaultdict(int)
+    for v in verdicts:
+        counts[v.status] += 1
+    report = {"counts": dict(counts)}
+    labels = [i.label for i, _ in judged]
+    scores = [v.fake_probability for _, v in judged]
+    report["overall"] = summarize(labels, scores, threshold, rounds)
+    reals = [(i, v) for i, v in judged if i.label == 0]
+    report["per_method"] = {}
+    for method in sorted({i.method for i, _ in judged if i.label == 1}):
+        group = reals + [(i, v) for i, v in judged if i.label == 1 and i.method == method]
+        report["per_method"][method] = summarize([i.label for i, _ in group], [v.fake_probability for _, v in group],
+                                                 threshold, rounds)
+    report["per_source_folder"] = {}
+    for folder in sorted({i.source_folder for i, _ in judged}):
+        group = [(i, v) for i, v in judged if i.source_folder == folder]
+        report["per_source_folder"][folder] = summarize(
+            [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
+        )
+    return report
+
+
+def coverage(scored: Sequence[Scored], detectors: Sequence[str], min_score: dict[str, float]) -> dict:
+    """detector -> method -> fraction of files where it reported at least one detection."""
+    table: dict[str, dict[str, float]] = {}
+    methods = sorted({e.item.method for e in scored if not e.error})
+    for name in detectors:
+        table[name] = {}
+        for method in methods:
+            group = [e for e in scored if not e.error and e.item.method == method]
+            fired = [any(d.detector == name and d.score >= min_score[name] for f in e.frames for d in f.detections)
+                     for e in group]
+            table[name][method] = float(np.mean(fired)) if fired else math.nan
+    return table

@@ -1,0 +1,61 @@
+"""tools/evaluate.py's work: detect once per file, judge every detector set, write the files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from cnn_detector.atomic_file import atomic_write_text, atomic_writer
+from cnn_detector.engine import EngineOptions, ScanEngine
+from cnn_detector.faces import FaceFinder
+from cnn_detector.verdict_output import VERDICT_COLUMNS, verdict_row
+from rnn_judge.evaluation import Scored, coverage, judge_all, metrics_of
+from rnn_judge.evaluation_report import confusion, write_plots, write_report
+
+
+def run_evaluation(items, detectors, judge, args) -> dict:
+    from tqdm import tqdm
+
+    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=args.fps, max_frames=args.max_frames))
+    by_source = {}
+    for result in tqdm(engine.scan([i.path for i in items]), total=len(items), desc="files", leave=False):
+        by_source[result.source] = result
+    scored = []
+    for item in items:
+        result = by_source[str(item.path)]
+        error = result.verdict.error if result.verdict.status == "error" else ""
+        scored.append(Scored(item, result.frames, error))
+    names = list(engine.names)
+    verdicts = judge_all(judge, scored, names)
+    metrics = metrics_of(scored, verdicts, judge.threshold, args.bootstrap)
+    min_scores = {d.name: d.spec.manifest.min_score for d in detectors}
+    cover = coverage(scored, names, min_scores)
+    report = {
+        "manifest": str(args.manifest),
+        "detectors": names,
+        "threshold": judge.threshold,
+        "metrics": metrics,
+        "coverage": cover,
+        "confusion": confusion(items, verdicts, judge.threshold),
+    }
+    if args.widening:
+        base = [n for n in args.base.split(",") if n] or names[:1]
+        steps, current = [], [n for n in names if n in base]
+        for name in [None] + [n for n in names if n not in base]:
+            if name:
+                current = current + [name]
+            step_verdicts = judge_all(judge, scored, current)
+            steps.append({"detectors": list(current),
+                          **metrics_of(scored, step_verdicts, judge.threshold, rounds=200)})
+        report["widening"] = steps
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(out / "verdicts.csv", "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*VERDICT_COLUMNS, "label", "method"])
+        for item, verdict in zip(items, verdicts):
+            writer.writerow([*verdict_row(verdict), "fake" if item.label else "real", item.method])
+    plots = write_plots(out, items, verdicts, metrics, cover, judge.threshold)
+    atomic_write_text(out / "metrics.json", json.dumps(report, indent=1, default=float))
+    write_report(out, report, plots)
+    return report
