@@ -31,8 +31,8 @@ from cnn_detector.video import VideoFrame, VideoFrames, fit_for_processing, is_v
 
 log = logging.getLogger(__name__)
 _SENTINEL = object()
-# The judge reads every detection from this score up (rnn_judge/features.py), in training and
-# in scanning alike; each detector's min_score (or --min-score) only decides what is reported.
+# Detectors run down to this score; what is reported is cut at each detector's min_score (or
+# --min-score), and the judge reads detections above each detector's min_score (for_judge).
 DETECTION_FLOOR = 0.05
 
 
@@ -110,6 +110,7 @@ class ScanEngine:
             d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score
             for d in self.detectors
         }
+        self._calibration = {d.name: d.spec.manifest.min_score for d in self.detectors}
 
     # ---- shared steps ----
     def _prepare(self, source_id: int, frame: VideoFrame) -> _Frame:
@@ -145,6 +146,20 @@ class ScanEngine:
         kept = tuple(d for d in frame.detections if d.score >= self._report_threshold[d.detector])
         return dataclasses.replace(frame, detections=kept)
 
+    def for_judge(self, frame: FrameDetections) -> FrameDetections:
+        """What the judge reads: each detector's detections above its own calibrated min_score
+        (detector.yaml), scores rescaled to how far above it they are, (s - m) / (1 - m).
+
+        Detectors' raw scores live on different scales (one ships with real faces below 0.12,
+        another with 1% of them above 0.55); calibrated this way a score means the same to the
+        judge whichever detector gave it, and a detector added later needs only its min_score."""
+        kept = []
+        for det in frame.detections:
+            floor = self._calibration[det.detector]
+            if det.score >= floor:
+                kept.append(dataclasses.replace(det, score=(det.score - floor) / max(1e-6, 1.0 - floor)))
+        return dataclasses.replace(frame, detections=tuple(kept))
+
     def _frame_detections(self, source: str, frame: _Frame, found: dict[str, list[Detection]]) -> FrameDetections:
         detections = tuple(d for name in self.names for d in found.get(name, []))
         return FrameDetections(source, frame.index, frame.timestamp_ms, frame.size, frame.faces, detections)
@@ -155,7 +170,7 @@ class ScanEngine:
         if not frames:
             return Verdict(source, "error", detectors=self.names, error=f"{source}: no frames decoded")
         frames.sort(key=lambda f: f.frame_index)
-        return self.judge.decide(source, frames, self.names)
+        return self.judge.decide(source, [self.for_judge(f) for f in frames], self.names)
 
     # ---- sequential: one call, one file ----
     def scan_file(self, path: Path | str) -> SourceResult:

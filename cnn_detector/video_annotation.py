@@ -67,7 +67,7 @@ def annotate_video(
                 last = engine.reported(frame)
                 if csv_writer:
                     csv_writer.write_frame(last)
-                judged = [f for f in analysed if f.faces]
+                judged = [engine.for_judge(f) for f in analysed if f.faces]
                 if judged:
                     probability = judge.run(sequence_features(judged, engine.names)).probability
             annotated = cv2.cvtColor(draw_frame(rgb, last, probability, judge.threshold), cv2.COLOR_RGB2BGR)
@@ -99,5 +99,5 @@ def annotate_video(
             os.unlink(tmp)
         if csv_file:
             csv_file.discard()
-    verdict = judge.decide(str(path), analysed, engine.names)
+    verdict = judge.decide(str(path), [engine.for_judge(f) for f in analysed], engine.names)
     return AnnotationReport(written, len(analysed), verdict)

@@ -144,8 +144,9 @@ def metrics_of(scored: Sequence[Scored], verdicts: Sequence[Verdict], threshold:
     report["per_method"] = {}
     for method in sorted({i.method for i, _ in judged if i.label == 1}):
         group = reals + [(i, v) for i, v in judged if i.label == 1 and i.method == method]
-        report["per_method"][method] = summarize([i.label for i, _ in group], [v.fake_probability for _, v in group],
-                                                 threshold, rounds)
+        report["per_method"][method] = summarize(
+            [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
+        )
     report["per_source_folder"] = {}
     for folder in sorted({i.source_folder for i, _ in judged}):
         group = [(i, v) for i, v in judged if i.source_folder == folder]
@@ -163,7 +164,9 @@ def coverage(scored: Sequence[Scored], detectors: Sequence[str], min_score: dict
         table[name] = {}
         for method in methods:
             group = [e for e in scored if not e.error and e.item.method == method]
-            fired = [any(d.detector == name and d.score >= min_score[name] for f in e.frames for d in f.detections)
-                     for e in group]
+            fired = [
+                any(d.detector == name and d.score >= min_score[name] for f in e.frames for d in f.detections)
+                for e in group
+            ]
             table[name][method] = float(np.mean(fired)) if fired else math.nan
     return table

@@ -94,15 +94,28 @@ def write_report(out: Path, report: dict, plots: list[str]) -> None:
     rows += [(f"folder {k}", v) for k, v in m["per_source_folder"].items()]
     for name, s in rows:
         ci = s["auc_ci95"]
-        lines.append(f"| {name} | {s['n_fake']} | {s['n_real']} | {_f(s['auc'])} ({_f(ci[0])}-{_f(ci[1])}) "
-                     f"| {_f(s['recall'])} | {_f(s['fpr'])} | {_f(s['recall_at_1pct_fpr'])} |")
+        lines.append(
+            f"| {name} | {s['n_fake']} | {s['n_real']} | {_f(s['auc'])} ({_f(ci[0])}-{_f(ci[1])}) "
+            f"| {_f(s['recall'])} | {_f(s['fpr'])} | {_f(s['recall_at_1pct_fpr'])} |"
+        )
     c = report["confusion"]
-    lines += ["", "Confusion at the threshold:", "", "| | judged real | judged fake |", "|---|---|---|",
-              f"| real | {c['real']['judged real']} | {c['real']['judged fake']} |",
-              f"| fake | {c['fake']['judged real']} | {c['fake']['judged fake']} |", ""]
+    lines += [
+        "",
+        "Confusion at the threshold:",
+        "",
+        "| | judged real | judged fake |",
+        "|---|---|---|",
+        f"| real | {c['real']['judged real']} | {c['real']['judged fake']} |",
+        f"| fake | {c['fake']['judged real']} | {c['fake']['judged fake']} |",
+        "",
+    ]
     if report.get("widening"):
-        lines += ["## Widening the detector set (judge unchanged)", "",
-                  "| detectors | AUC | recall @thr | FPR @thr |", "|---|---|---|---|"]
+        lines += [
+            "## Widening the detector set (judge unchanged)",
+            "",
+            "| detectors | AUC | recall @thr | FPR @thr |",
+            "|---|---|---|---|",
+        ]
         for step in report["widening"]:
             o = step["overall"]
             lines.append(f"| {' + '.join(step['detectors'])} | {_f(o['auc'])} | {_f(o['recall'])} | {_f(o['fpr'])} |")

@@ -24,12 +24,11 @@ def run_evaluation(items, detectors, judge, args) -> dict:
     for item in items:
         result = by_source[str(item.path)]
         error = result.verdict.error if result.verdict.status == "error" else ""
-        scored.append(Scored(item, result.frames, error))
+        scored.append(Scored(item, [engine.for_judge(f) for f in result.frames], error))
     names = list(engine.names)
     verdicts = judge_all(judge, scored, names)
     metrics = metrics_of(scored, verdicts, judge.threshold, args.bootstrap)
-    min_scores = {d.name: d.spec.manifest.min_score for d in detectors}
-    cover = coverage(scored, names, min_scores)
+    cover = coverage(scored, names, {n: 0.0 for n in names})  # for_judge keeps only calibrated detections
     report = {
         "manifest": str(args.manifest),
         "detectors": names,
@@ -45,8 +44,7 @@ def run_evaluation(items, detectors, judge, args) -> dict:
             if name:
                 current = current + [name]
             step_verdicts = judge_all(judge, scored, current)
-            steps.append({"detectors": list(current),
-                          **metrics_of(scored, step_verdicts, judge.threshold, rounds=200)})
+            steps.append({"detectors": list(current), **metrics_of(scored, step_verdicts, judge.threshold, rounds=200)})
         report["widening"] = steps
     out = args.out
     out.mkdir(parents=True, exist_ok=True)

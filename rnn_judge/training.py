@@ -71,7 +71,10 @@ class StreamMaker:
 
     def features(self, images: list[np.ndarray], name: str) -> np.ndarray | None:
         """[T, D, F] of the frames that show a face (the engine's own path), or None."""
-        frames = [self.engine.analyse(name, VideoFrame(i, i * 500.0, image)) for i, image in enumerate(images)]
+        frames = [
+            self.engine.for_judge(self.engine.analyse(name, VideoFrame(i, i * 500.0, image)))
+            for i, image in enumerate(images)
+        ]
         judged = [f for f in frames if f.faces]
         return sequence_features(judged, self.engine.names) if judged else None
 

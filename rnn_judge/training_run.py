@@ -25,7 +25,7 @@ from rnn_judge.model import JudgeConfig
 from rnn_judge.training import StreamMaker, fit_judge, pad, still_sequences, video_sequences
 
 log = logging.getLogger(__name__)
-STREAMS_VERSION = 2  # bump when the way streams are made changes, so caches are rebuilt
+STREAMS_VERSION = 3  # bump when the way streams are made changes, so caches are rebuilt
 
 
 def build_sequences(factory: Path, cache: Path, seed: int, limit: int):

@@ -23,6 +23,7 @@ from cnn_detector.labelmap import load_labelmap
 from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
 from cnn_detector.retinanet import make_serving_function
 from cnn_detector.retinanet_export import foreground_classes
+from cnn_detector.training.calibration import calibrated_min_score, write_min_score
 from cnn_detector.training.config import TrainConfig
 from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
 from cnn_detector.training.model_card import licences_of, render_model_card
@@ -123,6 +124,11 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     result = trainer.train(records["train"], records["val"], progress=options.progress)
     train_seconds = time.perf_counter() - started
     directory = export_detector(trainer, config, options)
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    min_score = calibrated_min_score(detector, options.factory)
+    detector.close()
+    write_min_score(directory, min_score)
+    log.info("calibrated min_score %.2f (1%% of validation reals reach it)", min_score)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     copy_samples(directory, config.data.positives)
     write_expected(detector, FaceFinder())
