@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_detector.atomic_file import atomic_write_bytes, atomic_write_text
-from cnn_detector.engine import ScanEngine
+from cnn_detector.engine import DETECTION_FLOOR, ScanEngine
 from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import load_detector
 from cnn_detector.registry import discover_detectors
@@ -35,9 +36,13 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
     key = {
         "detectors": names,
         "shas": [d.graph_sha256 for d in detectors],
+        "calibration": [d.spec.manifest.min_score for d in detectors],
         "factory": str(factory),
+        "index": hashlib.sha256((factory / "index.csv").read_bytes()).hexdigest(),
         "seed": seed,
         "limit": limit,
+        "floor": DETECTION_FLOOR,
+        "version": STREAMS_VERSION,
     }
     if cache.is_file():
         cached = pickle.loads(cache.read_bytes())
