@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set a trained detector's min_score to the score that 1% of the real faces of its
-validation split reach (what tools/train_detector.py does after export), so the judge reads
-every detector on one scale."""
+validation split reach, over the factory's crops and the original real photos and video
+frames (what tools/train_detector.py does after export), so the judge reads every detector on
+one scale."""
 
 from __future__ import annotations
 
@@ -28,13 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_detector.registry import load_detector_spec
     from cnn_detector.training.calibration import calibrated_min_score, write_min_score
     from cnn_detector.training.config import load_train_config
+    from cnn_detector.training.share import DEFAULT_SHARE
 
     for recipe in args.config:
         config = load_train_config(recipe)
         directory = PROJECT_ROOT / "frozen_models" / config.detector.name
         try:
             with load_detector(load_detector_spec(directory)) as detector:
-                min_score = calibrated_min_score(detector, PROJECT_ROOT / config.data.factory, args.target_fpr)
+                min_score = calibrated_min_score(
+                    detector, PROJECT_ROOT / config.data.factory, args.target_fpr, share=DEFAULT_SHARE
+                )
         except (ValueError, FileNotFoundError) as err:
             log.error("%s: %s", recipe, err)
             return EXIT_USAGE

@@ -125,7 +125,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     train_seconds = time.perf_counter() - started
     directory = export_detector(trainer, config, options)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
-    min_score = calibrated_min_score(detector, options.factory)
+    min_score = calibrated_min_score(detector, options.factory, share=options.share)
     detector.close()
     write_min_score(directory, min_score)
     log.info("calibrated min_score %.2f (1%% of validation reals reach it)", min_score)

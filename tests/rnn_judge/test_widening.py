@@ -15,6 +15,7 @@ from cnn_detector.registry import PROJECT_ROOT, discover_detectors
 from rnn_judge.judge import DEFAULT_JUDGE_DIR, Judge
 
 MAGENTA = (255, 0, 255)
+FRACTIONS = (0.15, 0.25)
 SAMPLES = PROJECT_ROOT / "samples"
 
 
@@ -25,7 +26,7 @@ def sticker_fakes(finder: FaceFinder) -> list[np.ndarray]:
         image = read_image(path)
         ymin, xmin, ymax, xmax = finder.find(image)[0]
         height, width = image.shape[:2]
-        for fraction in (0.3, 0.5):
+        for fraction in FRACTIONS:
             copy = image.copy()
             cy, cx = (ymin + ymax) / 2 * height, (xmin + xmax) / 2 * width
             half = (ymax - ymin) * height * fraction / 2
@@ -44,7 +45,7 @@ def setup(tmp_path_factory):
         build_tf1_colour_graph(colours=(MAGENTA,), tolerance=40),
         [(1, "sticker", "Magenta sticker")],
         min_score=0.3,
-        input="full_frame",
+        input="face_crop",
     )
     scan = discover_detectors([root], include_environment=False)
     shipped = [load_detector(s) for s in scan.select() if s.name != "sticker"]
@@ -56,10 +57,13 @@ def setup(tmp_path_factory):
 
 
 def verdicts(engine, images):
+    """The engine's own path for one frame: analyse, calibrate for the judge, decide."""
     from cnn_detector.video import VideoFrame
 
     return [
-        engine.judge.decide(f"x{i}", [engine.analyse(f"x{i}", VideoFrame(0, 0.0, image))], engine.names)
+        engine.judge.decide(
+            f"x{i}", [engine.for_judge(engine.analyse(f"x{i}", VideoFrame(0, 0.0, image)))], engine.names
+        )
         for i, image in enumerate(images)
     ]
 
