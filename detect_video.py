@@ -12,7 +12,6 @@ from cnn_detector.cli import (
     EXIT_SOME_FAILED,
     ScannerArgumentParser,
     add_detector_arguments,
-    detectors_from_arguments,
     log,
     parse_arguments,
 )
@@ -46,14 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv, validate)
     if isinstance(args, int):
         return args
-    from rnn_judge.judge import judge_from_arguments
+    from rnn_judge.judge import judge_and_detectors
 
-    judge = judge_from_arguments(args)
-    if isinstance(judge, int):
-        return judge
-    detectors = detectors_from_arguments(args)
-    if isinstance(detectors, int):
-        return detectors
+    parts = judge_and_detectors(args)
+    if isinstance(parts, int):
+        return parts
+    judge, detectors = parts
     from cnn_detector.video_annotation import annotate_video
 
     output = args.output or Path(f"{args.input.stem}_annotated.mp4")

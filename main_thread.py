@@ -14,7 +14,6 @@ from cnn_detector.cli import (
     EXIT_SOME_FAILED,
     ScannerArgumentParser,
     add_detector_arguments,
-    detectors_from_arguments,
     log,
     parse_arguments,
 )
@@ -73,14 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv, validate)
     if isinstance(args, int):
         return args
-    from rnn_judge.judge import judge_from_arguments
+    from rnn_judge.judge import judge_and_detectors
 
-    judge = judge_from_arguments(args)
-    if isinstance(judge, int):
-        return judge
-    detectors = detectors_from_arguments(args)
-    if isinstance(detectors, int):
-        return detectors
+    parts = judge_and_detectors(args)
+    if isinstance(parts, int):
+        return parts
+    judge, detectors = parts
     from cnn_detector.faces import FaceFinder
 
     engine = ScanEngine(

@@ -16,7 +16,6 @@ from cnn_detector.cli import (  # noqa: E402
     EXIT_USAGE,
     ScannerArgumentParser,
     add_detector_arguments,
-    detectors_from_arguments,
     log,
     parse_arguments,
 )
@@ -52,14 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except ManifestProblem as err:
         log.error("%s", err)
         return EXIT_USAGE
-    from rnn_judge.judge import judge_from_arguments
+    from rnn_judge.judge import judge_and_detectors
 
-    judge = judge_from_arguments(args)
-    if isinstance(judge, int):
-        return judge
-    detectors = detectors_from_arguments(args)
-    if isinstance(detectors, int):
-        return detectors
+    parts = judge_and_detectors(args)
+    if isinstance(parts, int):
+        return parts
+    judge, detectors = parts
     from rnn_judge.evaluation_run import run_evaluation
 
     report = run_evaluation(items, detectors, judge, args)
