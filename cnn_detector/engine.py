@@ -76,6 +76,16 @@ class _SourceEnd:
     warning: str = ""
 
 
+def judge_score(score: float, min_score: float, typical_fake_score: float | None) -> float:
+    """A detector's score on the judge's common scale: 0 at its min_score (1% of validation
+    reals reach it), 0.5 at its typical fake score, 1 at and beyond twice that distance.
+    Without a typical fake score: (score - min_score) / (1 - min_score)."""
+    if typical_fake_score is None:
+        return (score - min_score) / max(1e-6, 1.0 - min_score)
+    span = max(typical_fake_score - min_score, 0.02)
+    return min(1.0, 0.5 * (score - min_score) / span)
+
+
 def iter_frames(path: Path, options: EngineOptions) -> tuple[Iterator[VideoFrame], Callable[[], str]]:
     """Frames of a video, or the one frame of a still; plus a function giving the warning."""
     if is_video(path):
@@ -110,7 +120,9 @@ class ScanEngine:
             d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score
             for d in self.detectors
         }
-        self._calibration = {d.name: d.spec.manifest.min_score for d in self.detectors}
+        self._calibration = {
+            d.name: (d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in self.detectors
+        }
 
     # ---- shared steps ----
     def _prepare(self, source_id: int, frame: VideoFrame) -> _Frame:
@@ -148,16 +160,17 @@ class ScanEngine:
 
     def for_judge(self, frame: FrameDetections) -> FrameDetections:
         """What the judge reads: each detector's detections above its own calibrated min_score
-        (detector.yaml), scores rescaled to how far above it they are, (s - m) / (1 - m).
+        (detector.yaml), scores put on one scale (`judge_score`).
 
-        Detectors' raw scores live on different scales (one ships with real faces below 0.12,
-        another with 1% of them above 0.55); calibrated this way a score means the same to the
-        judge whichever detector gave it, and a detector added later needs only its min_score."""
+        Detectors' raw scores live on different scales (one ships with real faces below 0.12 and
+        its fakes around 0.14, another with 1% of real faces above 0.55); on the common scale a
+        score means the same to the judge whichever detector gave it, and a detector added later
+        needs only its min_score (and typical_fake_score)."""
         kept = []
         for det in frame.detections:
-            floor = self._calibration[det.detector]
-            if det.score >= floor:
-                kept.append(dataclasses.replace(det, score=(det.score - floor) / max(1e-6, 1.0 - floor)))
+            scale = self._calibration[det.detector]
+            if det.score >= scale[0]:
+                kept.append(dataclasses.replace(det, score=judge_score(det.score, *scale)))
         return dataclasses.replace(frame, detections=tuple(kept))
 
     def _frame_detections(self, source: str, frame: _Frame, found: dict[str, list[Detection]]) -> FrameDetections:

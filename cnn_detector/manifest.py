@@ -48,7 +48,7 @@ REQUIRED_FIELDS = (
     "sha256",
     "trained_on",
 )
-OPTIONAL_FIELDS = ("graph", "face_margin", "description")
+OPTIONAL_FIELDS = ("graph", "face_margin", "description", "typical_fake_score")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ class DetectorManifest:
 
     input_size: (height, width) in pixels that frames or face crops are resized to.
     face_margin: for face_crop detectors, the fraction of the face box added on each side.
+    typical_fake_score: the median score on its own validation fakes (optional); with
+    min_score it puts the detector's scores on the judge's common scale.
     """
 
     name: str
@@ -73,6 +75,7 @@ class DetectorManifest:
     graph: str = DEFAULT_GRAPH_NAME
     face_margin: float = 0.3
     description: str = ""
+    typical_fake_score: float | None = None
 
     def to_yaml_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +93,7 @@ class DetectorManifest:
             "trained_on": list(self.trained_on),
             "face_margin": self.face_margin,
             "description": self.description,
+            **({"typical_fake_score": self.typical_fake_score} if self.typical_fake_score is not None else {}),
         }
 
 
@@ -168,6 +172,11 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
     margin = data.get("face_margin", 0.3)
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= 2.0:
         raise ManifestError(f"{path}: face_margin must be a number in [0, 2], got {margin!r}")
+    typical = data.get("typical_fake_score")
+    if typical is not None and (
+        isinstance(typical, bool) or not isinstance(typical, (int, float)) or not 0 < typical <= 1
+    ):
+        raise ManifestError(f"{path}: typical_fake_score must be a number in (0, 1], got {typical!r}")
     description = data.get("description", "") or ""
     if not isinstance(description, str):
         raise ManifestError(f"{path}: description must be a string, got {description!r}")
@@ -187,6 +196,7 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
         graph=graph,
         face_margin=float(margin),
         description=description.strip(),
+        typical_fake_score=None if typical is None else float(typical),
     )
 
 

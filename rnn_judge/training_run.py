@@ -36,7 +36,7 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
     key = {
         "detectors": names,
         "shas": [d.graph_sha256 for d in detectors],
-        "calibration": [d.spec.manifest.min_score for d in detectors],
+        "calibration": [(d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in detectors],
         "factory": str(factory),
         "index": hashlib.sha256((factory / "index.csv").read_bytes()).hexdigest(),
         "seed": seed,

@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     from cnn_detector.frozen_graph import load_detector
     from cnn_detector.registry import load_detector_spec
-    from cnn_detector.training.calibration import calibrated_min_score, write_min_score
+    from cnn_detector.training.calibration import (
+        calibrated_min_score,
+        typical_fake_score,
+        write_calibration,
+    )
     from cnn_detector.training.config import load_train_config
     from cnn_detector.training.share import DEFAULT_SHARE
 
@@ -36,14 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         directory = PROJECT_ROOT / "frozen_models" / config.detector.name
         try:
             with load_detector(load_detector_spec(directory)) as detector:
-                min_score = calibrated_min_score(
-                    detector, PROJECT_ROOT / config.data.factory, args.target_fpr, share=DEFAULT_SHARE
-                )
+                factory = PROJECT_ROOT / config.data.factory
+                min_score = calibrated_min_score(detector, factory, args.target_fpr, share=DEFAULT_SHARE)
+                typical = typical_fake_score(detector, factory, config.data.positives)
         except (ValueError, FileNotFoundError) as err:
             log.error("%s: %s", recipe, err)
             return EXIT_USAGE
-        write_min_score(directory, min_score)
-        log.info("%s: min_score %.2f", config.detector.name, min_score)
+        write_calibration(directory, min_score, typical)
+        log.info("%s: min_score %.2f, typical fake score %.3f", config.detector.name, min_score, typical)
     return EXIT_OK
 
 

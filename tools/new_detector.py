@@ -35,8 +35,12 @@ algorithms: [{classes}]
 input: {input}
 # Height and width the frame or crop is resized to before image_tensor (uint8 RGB).
 input_size: [{size}, {size}]
-# Detections below this score are not reported (the judge sees scores from 0.05).
+# Detections below this score are neither reported nor read by the judge. Calibrate it: the
+# score that 1% of real faces of your validation data reach (tools/calibrate_detector.py).
 min_score: 0.3
+# Optional: the median score on your validation fakes; the judge reads your scores as
+# 0 at min_score and 0.5 at this score, so they weigh like every other detector's.
+# typical_fake_score: 0.6
 # The StringIntLabelMap .pbtxt (ids 1..K, unique names), relative to this directory.
 labelmap: {labelmap}
 # The frozen graph (Object Detection API tensor names), in this directory.

@@ -8,6 +8,8 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+
 from cnn_detector.engine import iter_frames
 from cnn_detector.errors import MediaError
 from cnn_detector.frozen_graph import FrozenGraphDetector
@@ -60,6 +62,14 @@ def calibrated_min_score(
     return min(0.99, max(0.05, math.ceil(threshold * 100) / 100))
 
 
-def write_min_score(directory: Path, min_score: float) -> None:
+def typical_fake_score(detector: FrozenGraphDetector, factory: Path, positives: tuple[str, ...]) -> float:
+    """Median score on the validation split's fakes of the detector's own methods."""
+    fakes = [row for row in read_index(factory, "val") if row["method"] in positives]
+    if not fakes:
+        raise ValueError(f"{factory}: no {positives} fakes in the validation split")
+    return round(max(0.01, float(np.median([s.score for s in score_images(detector, factory, fakes)]))), 3)
+
+
+def write_calibration(directory: Path, min_score: float, typical: float | None = None) -> None:
     path = Path(directory) / MANIFEST_NAME
-    write_manifest(dataclasses.replace(load_manifest(path), min_score=min_score), path)
+    write_manifest(dataclasses.replace(load_manifest(path), min_score=min_score, typical_fake_score=typical), path)

@@ -23,7 +23,7 @@ from cnn_detector.labelmap import load_labelmap
 from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
 from cnn_detector.retinanet import make_serving_function
 from cnn_detector.retinanet_export import foreground_classes
-from cnn_detector.training.calibration import calibrated_min_score, write_min_score
+from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
 from cnn_detector.training.config import TrainConfig
 from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
 from cnn_detector.training.model_card import licences_of, render_model_card
@@ -126,9 +126,12 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     directory = export_detector(trainer, config, options)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     min_score = calibrated_min_score(detector, options.factory, share=options.share)
+    typical = typical_fake_score(detector, options.factory, config.data.positives)
     detector.close()
-    write_min_score(directory, min_score)
-    log.info("calibrated min_score %.2f (1%% of validation reals reach it)", min_score)
+    write_calibration(directory, min_score, typical)
+    log.info(
+        "calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %.3f", min_score, typical
+    )
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     copy_samples(directory, config.data.positives)
     write_expected(detector, FaceFinder())

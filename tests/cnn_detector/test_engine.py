@@ -85,3 +85,14 @@ def test_failing_detector_makes_an_error_not_a_real_verdict(engine, monkeypatch)
 def test_duplicate_detector_names_are_refused(engine):
     with pytest.raises(ValueError, match="unique"):
         ScanEngine([engine.detectors[0], engine.detectors[0]], engine.face_finder, engine.judge)
+
+
+def test_judge_score_scale():
+    from cnn_detector.engine import judge_score
+
+    assert judge_score(0.3, 0.3, None) == 0.0
+    assert judge_score(1.0, 0.3, None) == pytest.approx(1.0)
+    assert judge_score(0.6, 0.4, 0.6) == pytest.approx(0.5)
+    assert judge_score(0.9, 0.4, 0.6) == 1.0
+    # a typical fake score at or below min_score: any detection above min_score is strong evidence
+    assert judge_score(0.14, 0.12, 0.11) == pytest.approx(0.5)

@@ -76,3 +76,10 @@ def test_write_then_load_round_trip(tmp_path):
     write_manifest(manifest, path)
     assert load_manifest(path) == manifest
     assert yaml.safe_load(path.read_text())["name"] == "gan_face"
+
+
+def test_typical_fake_score_is_optional_and_checked():
+    assert parse_manifest(VALID).typical_fake_score is None
+    assert parse_manifest(with_(typical_fake_score=0.4)).typical_fake_score == 0.4
+    with pytest.raises(ManifestError, match="typical_fake_score"):
+        parse_manifest(with_(typical_fake_score=1.5))
