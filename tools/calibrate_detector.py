@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s: %s", recipe, err)
             return EXIT_USAGE
         write_calibration(directory, min_score, typical)
-        log.info("%s: min_score %.2f, typical fake score %.3f", config.detector.name, min_score, typical)
+        log.info("%s: min_score %.2f, typical fake score %s", config.detector.name, min_score, typical)
     return EXIT_OK
 
 

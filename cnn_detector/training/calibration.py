@@ -62,11 +62,12 @@ def calibrated_min_score(
     return min(0.99, max(0.05, math.ceil(threshold * 100) / 100))
 
 
-def typical_fake_score(detector: FrozenGraphDetector, factory: Path, positives: tuple[str, ...]) -> float:
-    """Median score on the validation split's fakes of the detector's own methods."""
+def typical_fake_score(detector: FrozenGraphDetector, factory: Path, positives: tuple[str, ...]) -> float | None:
+    """Median score on the validation split's fakes of the detector's own methods (None when
+    the split has none: the judge then uses its default scale)."""
     fakes = [row for row in read_index(factory, "val") if row["method"] in positives]
     if not fakes:
-        raise ValueError(f"{factory}: no {positives} fakes in the validation split")
+        return None
     return round(max(0.01, float(np.median([s.score for s in score_images(detector, factory, fakes)]))), 3)
 
 

@@ -130,7 +130,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     detector.close()
     write_calibration(directory, min_score, typical)
     log.info(
-        "calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %.3f", min_score, typical
+        "calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %s", min_score, typical
     )
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     copy_samples(directory, config.data.positives)
