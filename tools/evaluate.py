@@ -61,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
 
     report = run_evaluation(items, detectors, judge, args)
     overall = report["metrics"]["overall"]
-    log.info("AUC %.3f, recall %.3f, FPR %.3f at threshold %.3f; report: %s", overall["auc"], overall["recall"],
-             overall["fpr"], report["threshold"], args.out / "report.md")
+    log.info(
+        "AUC %.3f, recall %.3f, FPR %.3f at threshold %.3f; report: %s",
+        overall["auc"],
+        overall["recall"],
+        overall["fpr"],
+        report["threshold"],
+        args.out / "report.md",
+    )
     return EXIT_OK
 
 

@@ -129,9 +129,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     typical = typical_fake_score(detector, options.factory, config.data.positives)
     detector.close()
     write_calibration(directory, min_score, typical)
-    log.info(
-        "calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %s", min_score, typical
-    )
+    log.info("calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %s", min_score, typical)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     copy_samples(directory, config.data.positives)
     write_expected(detector, FaceFinder())

@@ -30,9 +30,23 @@ def test_bad_manifest_is_refused_before_running(tmp_path, content, reason, capsy
 def test_evaluates_samples_with_widening(tmp_path, make_detector, tf1_graph, random_judge_dir):
     make_detector("colour", tf1_graph, min_score=0.3)
     out = tmp_path / "eval"
-    code = evaluate.main(["--manifest", str(SAMPLES / "labels.csv"), "--out", str(out), "--detectors",
-                          str(tmp_path / "detectors"), "--judge", str(random_judge_dir), "--widening",
-                          "--max-frames", "4", "--bootstrap", "50"])
+    code = evaluate.main(
+        [
+            "--manifest",
+            str(SAMPLES / "labels.csv"),
+            "--out",
+            str(out),
+            "--detectors",
+            str(tmp_path / "detectors"),
+            "--judge",
+            str(random_judge_dir),
+            "--widening",
+            "--max-frames",
+            "4",
+            "--bootstrap",
+            "50",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["metrics"]["overall"]["n_fake"] + report["metrics"]["overall"]["n_real"] >= 7
