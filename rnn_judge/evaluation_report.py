@@ -120,5 +120,15 @@ def write_report(out: Path, report: dict, plots: list[str]) -> None:
             o = step["overall"]
             lines.append(f"| {' + '.join(step['detectors'])} | {_f(o['auc'])} | {_f(o['recall'])} | {_f(o['fpr'])} |")
         lines.append("")
+    if report.get("robustness"):
+        lines += [
+            "## Robustness sweep (stills re-encoded, judged again)",
+            "",
+            "| step | AUC | recall @thr | FPR @thr |",
+            "|---|---|---|---|",
+        ]
+        for step, o in report["robustness"].items():
+            lines.append(f"| {step} | {_f(o['auc'])} | {_f(o['recall'])} | {_f(o['fpr'])} |")
+        lines.append("")
     lines += [f"![{p}]({p})" for p in plots]
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")

@@ -48,12 +48,19 @@ def run_evaluation(items, detectors, judge, args) -> dict:
         report["widening"] = steps
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    plots_extra = []
+    if getattr(args, "robustness", False):
+        from rnn_judge.robustness import plot_sweep, sweep
+
+        report["robustness"] = sweep(items, engine, judge, rounds=min(args.bootstrap, 200))
+        plot_sweep(report["robustness"], out / "robustness.png")
+        plots_extra.append("robustness.png")
     with atomic_writer(out / "verdicts.csv", "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([*VERDICT_COLUMNS, "label", "method"])
         for item, verdict in zip(items, verdicts):
             writer.writerow([*verdict_row(verdict), "fake" if item.label else "real", item.method])
-    plots = write_plots(out, items, verdicts, metrics, cover, judge.threshold)
+    plots = write_plots(out, items, verdicts, metrics, cover, judge.threshold) + plots_extra
     atomic_write_text(out / "metrics.json", json.dumps(report, indent=1, default=float))
     write_report(out, report, plots)
     return report

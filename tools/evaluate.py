@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   python tools/evaluate.py --manifest samples/labels.csv --out work_data/eval_samples
   python tools/evaluate.py --manifest my_set/labels.csv --out eval --only-detectors gan_face,blend_boundary
   python tools/evaluate.py --manifest my_set/labels.csv --out eval --widening --base gan_face
+  python tools/evaluate.py --manifest my_set/labels.csv --out eval --robustness   # JPEG, resize, blur, screen
 
 labels.csv: a header path,label[,method]; paths relative to the manifest; label real or fake.
 """
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--max-frames", type=int, default=60)
     parser.add_argument("--widening", action="store_true", help="add detectors one at a time, judge unchanged")
+    parser.add_argument("--robustness", action="store_true", help="re-encode the stills step by step, AUC per step")
     parser.add_argument("--base", default="", help="comma-separated base set for --widening (default: the first)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
     parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parent.parent / "rnn_judge" / "trained")

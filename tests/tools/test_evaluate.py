@@ -40,6 +40,7 @@ def test_evaluates_samples_with_widening(tmp_path, make_detector, tf1_graph, ran
             str(tmp_path / "detectors"),
             "--judge",
             str(random_judge_dir),
+            "--robustness",
             "--widening",
             "--max-frames",
             "4",
@@ -52,5 +53,6 @@ def test_evaluates_samples_with_widening(tmp_path, make_detector, tf1_graph, ran
     assert report["metrics"]["overall"]["n_fake"] + report["metrics"]["overall"]["n_real"] >= 7
     assert {"self_blend", "face_swap", "upsampling"} <= set(report["metrics"]["per_method"])
     assert len(report["widening"]) == len(report["detectors"])
-    for name in ("verdicts.csv", "report.md", "roc.png", "histogram.png", "coverage.png"):
+    assert list(report["robustness"])[:2] == ["original", "jpeg90"] and len(report["robustness"]) == 10
+    for name in ("verdicts.csv", "report.md", "roc.png", "histogram.png", "coverage.png", "robustness.png"):
         assert (out / name).is_file(), name
