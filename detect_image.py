@@ -16,11 +16,12 @@ from cnn_detector.cli import (
     parse_arguments,
 )
 from cnn_detector.csv_output import DetectionCsvWriter
+from cnn_detector.engine import EngineOptions, ScanEngine
 from cnn_detector.errors import MediaError
 from cnn_detector.faces import FaceFinder
-from cnn_detector.image_io import iter_input_files
-from cnn_detector.image_scan import ImageScanner, ScanOptions
+from cnn_detector.image_io import iter_input_files, read_image
 from cnn_detector.registry import PROJECT_ROOT
+from cnn_detector.video import VideoFrame
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     face_finder = None
     if args.faces == "blazeface" and any(d.spec.manifest.input == "face_crop" for d in detectors):
         face_finder = FaceFinder()
-    scanner = ImageScanner(detectors, face_finder, ScanOptions(min_score=args.min_score))
+    engine = ScanEngine(detectors, face_finder, judge=None, options=EngineOptions(min_score=args.min_score))
     writer = DetectionCsvWriter(sys.stdout)
     failed = scanned = rows = 0
     for item in iter_input_files(args.input or [SAMPLES_DIR]):
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
             continue
         try:
-            frame = scanner.scan_file(item.path)
+            image = read_image(item.path)
+            frame = engine.reported(engine.analyse(str(item.path), VideoFrame(0, 0.0, image)))
         except MediaError as err:
             log.error("%s", err)
             failed += 1

@@ -126,7 +126,8 @@ def _samples(checks: _Checks, detector: FrozenGraphDetector, spec: DetectorSpec)
     if not checks.add("samples", bool(images), f"{len(images)} image(s) in samples/"):
         return
     finder = FaceFinder() if spec.manifest.input == "face_crop" else None
-    emitted = {row.label for row in run_samples(detector, finder)}
+    rows = run_samples(detector, finder)
+    emitted = {row.label for row in rows}
     names = {item.name for item in spec.labelmap.items}
     unknown = sorted(label for label in emitted if label not in names)
     checks.add(
@@ -134,7 +135,7 @@ def _samples(checks: _Checks, detector: FrozenGraphDetector, spec: DetectorSpec)
         not unknown,
         f"emitted {sorted(emitted) or 'nothing'}" + (f"; not in the labelmap: {unknown}" if unknown else ""),
     )
-    problems = compare_with_expected(detector, finder)
+    problems = compare_with_expected(detector, finder, rows)
     checks.add("samples/expected.csv reproduced", not problems, "; ".join(problems[:3]) or "within tolerance")
 
 

@@ -11,7 +11,6 @@ from cnn_detector.atomic_file import atomic_writer
 from cnn_detector.csv_output import DETECTION_COLUMNS, detection_rows
 from cnn_detector.frozen_graph import FrozenGraphDetector
 from cnn_detector.image_io import IMAGE_EXTENSIONS
-from cnn_detector.image_scan import FaceFinder, ImageScanner, ScanOptions
 
 EXPECTED_NAME = "expected.csv"
 EXPECTED_MIN_SCORE = 0.05
@@ -32,11 +31,16 @@ def sample_images(detector_dir: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if folder.is_dir() else []
 
 
-def run_samples(detector: FrozenGraphDetector, face_finder: FaceFinder | None) -> list[SampleRow]:
-    scanner = ImageScanner([detector], face_finder, ScanOptions(min_score=EXPECTED_MIN_SCORE))
+def run_samples(detector: FrozenGraphDetector, face_finder) -> list[SampleRow]:
+    """The detector on its samples, through the engine's own per-frame path."""
+    from cnn_detector.engine import EngineOptions, ScanEngine
+    from cnn_detector.image_io import read_image
+    from cnn_detector.video import VideoFrame
+
+    engine = ScanEngine([detector], face_finder, judge=None, options=EngineOptions(min_score=EXPECTED_MIN_SCORE))
     rows = []
     for path in sample_images(detector.spec.directory):
-        frame = scanner.scan_file(path)
+        frame = engine.reported(engine.analyse(str(path), VideoFrame(0, 0.0, read_image(path))))
         for row in detection_rows(frame):
             record = dict(zip(DETECTION_COLUMNS, row))
             rows.append(
@@ -50,7 +54,7 @@ def run_samples(detector: FrozenGraphDetector, face_finder: FaceFinder | None) -
     return rows
 
 
-def write_expected(detector: FrozenGraphDetector, face_finder: FaceFinder | None) -> Path:
+def write_expected(detector: FrozenGraphDetector, face_finder) -> Path:
     path = detector.spec.directory / "samples" / EXPECTED_NAME
     with atomic_writer(path, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -79,7 +83,9 @@ def _matches(a: SampleRow, b: SampleRow) -> bool:
     )
 
 
-def compare_with_expected(detector: FrozenGraphDetector, face_finder: FaceFinder | None) -> list[str]:
+def compare_with_expected(
+    detector: FrozenGraphDetector, face_finder, actual: list[SampleRow] | None = None
+) -> list[str]:
     """Differences between a rerun and samples/expected.csv; empty when they agree.
 
     Rows near the reporting floor may come and go by rounding, so only rows scoring above
@@ -88,7 +94,7 @@ def compare_with_expected(detector: FrozenGraphDetector, face_finder: FaceFinder
     if not expected_path.is_file():
         return [f"{expected_path}: missing"]
     expected = read_expected(expected_path)
-    actual = run_samples(detector, face_finder)
+    actual = run_samples(detector, face_finder) if actual is None else actual
     floor = EXPECTED_MIN_SCORE + SCORE_TOLERANCE
     problems = []
     for row in expected:

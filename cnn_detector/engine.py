@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_detector.crops import WHOLE_FRAME, crop, expand_box
 from cnn_detector.errors import MediaError
 from cnn_detector.frozen_graph import FrozenGraphDetector
 from cnn_detector.image_io import DEFAULT_MAX_PIXELS, read_image
-from cnn_detector.image_scan import FaceFinder, crop, expand_box
 from cnn_detector.types import Box, Detection, FrameDetections, Verdict
 from cnn_detector.video import VideoFrame, VideoFrames, fit_for_processing, is_video
 
@@ -96,13 +96,15 @@ def iter_frames(path: Path, options: EngineOptions) -> tuple[Iterator[VideoFrame
 
 
 class ScanEngine:
-    """Detectors (verified and loaded), a face finder and a judge (anything with
-    ``decide(source, frames, detector_names) -> Verdict``, see rnn_judge.judge.Judge)."""
+    """Detectors (verified and loaded), a face finder (``find(image) -> boxes``, see
+    cnn_detector.faces.FaceFinder; None: face_crop detectors see the whole frame, which suits
+    portrait crops only) and a judge (``decide(source, frames, detector_names) -> Verdict``, see
+    rnn_judge.judge.Judge; None when only detections are wanted)."""
 
     def __init__(
         self,
         detectors: Sequence[FrozenGraphDetector],
-        face_finder: FaceFinder,
+        face_finder,
         judge,
         options: EngineOptions = EngineOptions(),
     ):
@@ -120,6 +122,8 @@ class ScanEngine:
             d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score
             for d in self.detectors
         }
+        # A --min-score below the judge's floor asks for those detections too.
+        self._floor = min(DETECTION_FLOOR, options.min_score) if options.min_score is not None else DETECTION_FLOOR
         self._calibration = {
             d.name: (d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in self.detectors
         }
@@ -128,7 +132,7 @@ class ScanEngine:
     def _prepare(self, source_id: int, frame: VideoFrame) -> _Frame:
         image = frame.image
         size = (int(image.shape[0]), int(image.shape[1]))
-        faces = tuple(self.face_finder.find(image))
+        faces = tuple(self.face_finder.find(image)) if self.face_finder is not None else ()
         inputs: dict[str, tuple[list[np.ndarray], list[Box | None]]] = {}
         for detector in self.detectors:
             manifest = detector.spec.manifest
@@ -136,15 +140,17 @@ class ScanEngine:
                 inputs[detector.name] = ([image], [None])
             else:
                 regions = [expand_box(face, manifest.face_margin, size) for face in faces]
+                if self.face_finder is None:
+                    regions = [WHOLE_FRAME]
                 inputs[detector.name] = ([crop(image, r) for r in regions], list(regions))
         return _Frame(source_id, frame.index, frame.timestamp_ms, size, faces, inputs)
 
     def detect_frame(self, frame: _Frame) -> dict[str, list[Detection]]:
-        """Every detector on one prepared frame, from DETECTION_FLOOR up (one thread)."""
+        """Every detector on one prepared frame, from the detection floor up (one thread)."""
         found = {}
         for detector in self.detectors:
             images, boxes = frame.inputs[detector.name]
-            per_image = detector.detect(images, DETECTION_FLOOR, boxes) if images else []
+            per_image = detector.detect(images, self._floor, boxes) if images else []
             found[detector.name] = [d for dets in per_image for d in dets]
         return found
 
@@ -300,7 +306,7 @@ class ScanEngine:
             found: dict[int, list[Detection]] = {id(f): [] for f in pending}
             if images:
                 try:
-                    per_image = detector.detect(images, DETECTION_FLOOR, boxes)
+                    per_image = detector.detect(images, self._floor, boxes)
                 except Exception as err:
                     # Never "found nothing": a failed detector makes its sources errors.
                     for source_id in {f.source_id for f in pending}:

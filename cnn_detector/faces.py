@@ -184,7 +184,7 @@ class FaceFinder:
         return faces
 
     def find(self, image: np.ndarray) -> list[Box]:
-        """Normalized face boxes (the `image_scan.FaceFinder` protocol)."""
+        """Normalized face boxes, best first (what the engine's face stage calls)."""
         return [face.box for face in self.detect(image)]
 
 

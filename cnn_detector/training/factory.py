@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 
 from cnn_detector.atomic_file import atomic_writer
+from cnn_detector.crops import expand_box
 from cnn_detector.errors import MediaError
 from cnn_detector.faces import FaceFinder, FaceMesh
 from cnn_detector.image_io import read_image
-from cnn_detector.image_scan import expand_box
 from cnn_detector.training import fakes
 from cnn_detector.training.share import FAKE_FOLDER_CLASSES, ShareItem, load_share
 from cnn_detector.training.voc import VocAnnotation, VocObject, write_voc

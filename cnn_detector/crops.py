@@ -1,0 +1,29 @@
+"""Face regions of a frame: the box a face_crop detector sees, and its pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnn_detector.types import Box
+
+WHOLE_FRAME: Box = (0.0, 0.0, 1.0, 1.0)
+
+
+def expand_box(box: Box, margin: float, image_size: tuple[int, int]) -> Box:
+    """Grow a face box by ``margin`` of its size on each side, squared up, clipped to the frame."""
+    height, width = image_size
+    ymin, xmin, ymax, xmax = box
+    cy, cx = (ymin + ymax) / 2 * height, (xmin + xmax) / 2 * width
+    side = max((ymax - ymin) * height, (xmax - xmin) * width) * (1 + 2 * margin)
+    y0, y1 = max(0.0, (cy - side / 2) / height), min(1.0, (cy + side / 2) / height)
+    x0, x1 = max(0.0, (cx - side / 2) / width), min(1.0, (cx + side / 2) / width)
+    return (y0, x0, y1, x1)
+
+
+def crop(image: np.ndarray, box: Box) -> np.ndarray:
+    """The pixels of a normalized box (at least 1x1)."""
+    height, width = image.shape[:2]
+    ymin, xmin, ymax, xmax = box
+    y0, x0 = int(ymin * height), int(xmin * width)
+    y1, x1 = max(y0 + 1, int(round(ymax * height))), max(x0 + 1, int(round(xmax * width)))
+    return image[y0:y1, x0:x1]
