@@ -63,6 +63,14 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def factory_missing(factory: Path) -> bool:
+    """True (after saying how to make it) when ``factory`` holds no tools/make_fakes.py output."""
+    if (Path(factory) / "index.csv").is_file():
+        return False
+    log.error("%s: no factory data (index.csv); run tools/make_fakes.py --out %s first", factory, factory)
+    return True
+
+
 def _names(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 

@@ -44,8 +44,9 @@ class Scored:
 
 
 def read_labels(manifest: Path) -> list[LabelledItem]:
-    """path,label[,method] rows; paths relative to the manifest's folder. Every missing file and
-    unknown label is reported at once."""
+    """path,label[,method][,source_folder] rows; paths relative to the manifest's folder (or
+    absolute). source_folder groups the per-folder metrics (default: the path's folder). Every
+    missing file and unknown label is reported at once."""
     manifest = Path(manifest)
     try:
         with open(manifest, newline="", encoding="utf-8") as handle:
@@ -64,7 +65,8 @@ def read_labels(manifest: Path) -> list[LabelledItem]:
             problems.append(f"line {line}: no such file {path}")
         else:
             method = (row.get("method") or "").strip() or label
-            items.append(LabelledItem(path, int(label == "fake"), method, str(Path(row["path"]).parent)))
+            folder = (row.get("source_folder") or "").strip() or str(Path(row["path"]).parent)
+            items.append(LabelledItem(path, int(label == "fake"), method, folder))
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise ManifestProblem(f"{manifest}: {len(problems)} bad row(s): {shown}")
@@ -128,6 +130,53 @@ def judge_all(judge, scored: Sequence[Scored], detectors: Sequence[str]) -> list
         else:
             verdicts.append(judge.decide(source, restrict(entry.frames, keep), tuple(detectors)))
     return verdicts
+
+
+class MaxScore:
+    """The judge's stand-in for baselines (`tools/evaluate.py --score max`): a source's score is
+    the highest detection score of any frame with a face, each detector's raw score mapped
+    monotonically so that its calibrated min_score (1% of validation reals reach it) lands on
+    0.5. For one detector the ranking, and so the AUC, is exactly its raw score's."""
+
+    threshold = 0.5
+
+    def __init__(self, min_scores: dict[str, float]):
+        self.min_scores = dict(min_scores)
+
+    def scale(self, detector: str, score: float) -> float:
+        low = min(max(self.min_scores[detector], 1e-6), 1.0 - 1e-6)
+        return 0.5 * score / low if score < low else 0.5 + 0.5 * (score - low) / (1.0 - low)
+
+    def decide(self, source: str, frames: Sequence[FrameDetections], detectors: Sequence[str]) -> Verdict:
+        names = tuple(detectors)
+        judged = [f for f in frames if f.faces]
+        if not judged:
+            return Verdict(source, "no_face", detectors=names, threshold=self.threshold)
+        best, algorithm = 0.0, ""
+        for frame in judged:
+            for d in (d for d in frame.detections if d.detector in names):
+                value = self.scale(d.detector, d.score)
+                if value > best:
+                    best, algorithm = value, f"{d.detector}:{d.label}"
+        is_fake = best >= self.threshold
+        return Verdict(
+            source,
+            "ok",
+            is_fake=is_fake,
+            fake_probability=round(min(1.0, best), 6),
+            threshold=self.threshold,
+            likely_algorithm=algorithm if is_fake else "",
+            frames_used=len(judged),
+            detectors=names,
+        )
+
+
+def scored_result(item: LabelledItem, result, engine, judge) -> Scored:
+    """An engine result as the scorer reads it: the judge gets the calibrated detections
+    (`ScanEngine.for_judge`), MaxScore the raw ones."""
+    error = result.verdict.error if result.verdict.status == "error" else ""
+    frames = result.frames if isinstance(judge, MaxScore) else [engine.for_judge(f) for f in result.frames]
+    return Scored(item, frames, error)
 
 
 def metrics_of(scored: Sequence[Scored], verdicts: Sequence[Verdict], threshold: float, rounds: int = 1000) -> dict:

@@ -85,7 +85,8 @@ def write_report(out: Path, report: dict, plots: list[str]) -> None:
         "# Evaluation report",
         "",
         f"Manifest: `{report['manifest']}`; detectors: {', '.join(report['detectors'])}; "
-        f"judge threshold {report['threshold']:.4f}. Counts by status: {m['counts']}.",
+        f"scored by {report.get('score', 'judge')}, threshold {report['threshold']:.4f}. "
+        f"Counts by status: {m['counts']}.",
         "",
         "| group | fakes | reals | AUC (95% CI) | recall @thr | FPR @thr | recall @1% FPR |",
         "|---|---|---|---|---|---|---|",

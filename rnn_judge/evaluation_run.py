@@ -9,28 +9,30 @@ from cnn_detector.atomic_file import atomic_write_text, atomic_writer
 from cnn_detector.engine import EngineOptions, ScanEngine
 from cnn_detector.faces import FaceFinder
 from cnn_detector.verdict_output import VERDICT_COLUMNS, verdict_row
-from rnn_judge.evaluation import Scored, coverage, judge_all, metrics_of
+from rnn_judge.evaluation import MaxScore, coverage, judge_all, metrics_of, scored_result
 from rnn_judge.evaluation_report import confusion, write_plots, write_report
 
 
 def run_evaluation(items, detectors, judge, args) -> dict:
     from tqdm import tqdm
 
-    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=args.fps, max_frames=args.max_frames))
+    by_max = getattr(args, "score", "judge") == "max"
+    if by_max:  # baselines: each source's highest raw detection score, no judge
+        judge = MaxScore({d.name: d.spec.manifest.min_score for d in detectors})
+    options = EngineOptions(fps=args.fps, max_frames=args.max_frames, min_score=0.0 if by_max else None)
+    engine = ScanEngine(detectors, FaceFinder(), judge, options)
     by_source = {}
     for result in tqdm(engine.scan([i.path for i in items]), total=len(items), desc="files", leave=False):
         by_source[result.source] = result
-    scored = []
-    for item in items:
-        result = by_source[str(item.path)]
-        error = result.verdict.error if result.verdict.status == "error" else ""
-        scored.append(Scored(item, [engine.for_judge(f) for f in result.frames], error))
+    scored = [scored_result(item, by_source[str(item.path)], engine, judge) for item in items]
     names = list(engine.names)
     verdicts = judge_all(judge, scored, names)
     metrics = metrics_of(scored, verdicts, judge.threshold, args.bootstrap)
-    cover = coverage(scored, names, {n: 0.0 for n in names})  # for_judge keeps only calibrated detections
+    # for_judge keeps only calibrated detections; raw ones count from the detector's min_score
+    cover = coverage(scored, names, {d.name: d.spec.manifest.min_score if by_max else 0.0 for d in detectors})
     report = {
         "manifest": str(args.manifest),
+        "score": "max detection score" if by_max else "judge",
         "detectors": names,
         "threshold": judge.threshold,
         "metrics": metrics,

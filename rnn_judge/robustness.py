@@ -72,7 +72,7 @@ def transformed_copies(items, step: str, folder: Path):
 
 def sweep(items, engine, judge, rounds: int = 200) -> dict[str, dict]:
     """AUC (and recall / FPR at the judge's threshold) at each step, 'original' first."""
-    from rnn_judge.evaluation import Scored, judge_all, metrics_of
+    from rnn_judge.evaluation import judge_all, metrics_of, scored_result
 
     results = {}
     stills = [i for i in items if not is_video(i.path)]
@@ -85,11 +85,7 @@ def sweep(items, engine, judge, rounds: int = 200) -> dict[str, dict]:
                 folder.mkdir()
                 batch = transformed_copies(stills, step, folder)
             by_source = {r.source: r for r in engine.scan([i.path for i in batch])}
-            scored = []
-            for item in batch:
-                result = by_source[str(item.path)]
-                error = result.verdict.error if result.verdict.status == "error" else ""
-                scored.append(Scored(item, [engine.for_judge(f) for f in result.frames], error))
+            scored = [scored_result(item, by_source[str(item.path)], engine, judge) for item in batch]
             verdicts = judge_all(judge, scored, list(engine.names))
             results[step] = metrics_of(scored, verdicts, judge.threshold, rounds)["overall"]
     return results

@@ -25,8 +25,12 @@ EXAMPLES = """examples:
   python tools/evaluate.py --manifest my_set/labels.csv --out eval --only-detectors gan_face,blend_boundary
   python tools/evaluate.py --manifest my_set/labels.csv --out eval --widening --base gan_face
   python tools/evaluate.py --manifest my_set/labels.csv --out eval --robustness   # JPEG, resize, blur, screen
+  python tools/evaluate.py --manifest my_set/labels.csv --out eval_baseline \
+      --detectors work_data/baselines --only-detectors frame_classifier --score max
 
-labels.csv: a header path,label[,method]; paths relative to the manifest; label real or fake.
+labels.csv: a header path,label[,method][,source_folder]; paths relative to the manifest (or
+absolute); label real or fake; source_folder groups the per-folder metrics (default: the
+path's folder). tools/make_manifest.py writes the held-out test set's manifest.
 """
 
 
@@ -42,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
     parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parent.parent / "rnn_judge" / "trained")
     parser.add_argument("--threshold", type=float)
+    parser.add_argument(
+        "--score",
+        choices=("judge", "max"),
+        default="judge",
+        help="judge: the RNN judge decides (the system); max: highest detection score, "
+        "threshold at each detector's calibrated min_score (baselines such as tools/train_baseline.py's)",
+    )
     add_detector_arguments(parser)
     args = parse_arguments(parser, argv)
     if isinstance(args, int):

@@ -165,10 +165,9 @@ class FakeFactory:
             }
         )
 
-    def _manipulate(self, item: ShareItem, tag: str, face: Face, rng) -> None:
-        self._emit(item, tag, REAL, face.image, face.box, None, rng)
-        # Manipulate the stored crop, at the resolution the detector will see: a 2x up-sampling
-        # trace made at the source's resolution would not survive the crop's down-scaling.
+    def crop_with_landmarks(self, face: Face, rng) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """The face's stored crop (before re-encoding), its landmarks in the crop's pixels and
+        the face box normalized to the crop."""
         crop, window, scale = self._crop(face.image, face.box, rng)
         landmarks = face.landmarks.copy()
         landmarks[:, 0] = (landmarks[:, 0] - window[0]) * scale
@@ -183,8 +182,14 @@ class FakeFactory:
             (y1 * height - window[1]) * scale / ch,
             (x1 * width - window[0]) * scale / cw,
         )
-        crop_box = tuple(min(1.0, max(0.0, v)) for v in crop_box)
-        face_px = face_size_px(face.box, (height, width))
+        return crop, landmarks, tuple(min(1.0, max(0.0, v)) for v in crop_box)
+
+    def _manipulate(self, item: ShareItem, tag: str, face: Face, rng) -> None:
+        self._emit(item, tag, REAL, face.image, face.box, None, rng)
+        # Manipulate the stored crop, at the resolution the detector will see: a 2x up-sampling
+        # trace made at the source's resolution would not survive the crop's down-scaling.
+        crop, landmarks, crop_box = self.crop_with_landmarks(face, rng)
+        face_px = face_size_px(face.box, face.image.shape[:2])
         for method in self.options.methods:
             for copy in range(self.options.per_real):
                 try:
@@ -248,8 +253,10 @@ def select_items(items: list[ShareItem], limit_per_folder: int) -> list[ShareIte
     return chosen
 
 
-def run_factory(share: Path, out_dir: Path, options: FactoryOptions, progress=None) -> FakeFactory:
-    factory = FakeFactory(out_dir, options)
+def run_factory(
+    share: Path, out_dir: Path, options: FactoryOptions, progress=None, factory_class: type = FakeFactory
+) -> FakeFactory:
+    factory = factory_class(out_dir, options)
     items = select_items(load_share(share), options.limit_per_folder)
     # Reals first, so that face swaps of each split have donors from the start.
     items.sort(key=lambda i: (i.label != "real", i.relative))

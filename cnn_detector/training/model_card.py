@@ -22,10 +22,8 @@ def _table(rows: dict, columns: list[tuple[str, str]], first: str) -> str:
     return "\n".join(lines)
 
 
-def render_model_card(
-    config: TrainConfig, metrics: dict, training: dict, data_counts: dict, licences: dict, command: str
-) -> str:
-    d = config.detector
+def test_sections(metrics: dict) -> str:
+    """The card's held-out test split section and its known blind spots, from metrics.json."""
     summary_cols = [
         ("n_fake", "fakes"),
         ("n_real", "reals"),
@@ -48,6 +46,36 @@ def render_model_card(
     noisy = [f for f, v in metrics["per_real_folder"].items() if v.get("false_positive_rate_at_0.5", 0) > 0.05]
     if noisy:
         blind.append(f"- More than 5% false positives at score 0.5 on real faces from: {', '.join(noisy)}.")
+    return f"""## Held-out test split
+Image score = the detector's highest detection score on the crop. Negatives are all real test faces.
+"Face-size-only AUC" is the baseline a detector must beat: the face's size in pixels alone.
+
+Overall (own methods vs real): AUC {_fmt(metrics["overall"]["auc"])}, recall {_fmt(metrics["overall"]["recall_at_1pct_fpr"])} at 1% FPR and {_fmt(metrics["overall"]["recall_at_0.1pct_fpr"])} at 0.1% FPR, face-size-only AUC {_fmt(metrics["overall"]["face_size_only_auc"])}.
+
+Own methods:
+
+{_table(own, summary_cols, "method")}
+
+Other methods (not trained on; how far it fires on them):
+
+{_table(other, summary_cols, "method")}
+
+Per real source folder (own fakes vs that folder's reals):
+
+{_table(metrics["per_real_folder"], folder_cols, "real folder")}
+
+Box average precision (IoU 0.5): {", ".join(f"{k} {_fmt(v)}" for k, v in metrics["box_ap50"].items())}.
+
+## Known blind spots
+{chr(10).join(blind)}
+
+"""
+
+
+def render_model_card(
+    config: TrainConfig, metrics: dict, training: dict, data_counts: dict, licences: dict, command: str
+) -> str:
+    d = config.detector
     counts = "\n".join(f"| {split} | {c['positives']} | {c['negatives']} |" for split, c in data_counts.items())
     licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
     history = "\n".join(
@@ -88,30 +116,7 @@ Retrain from scratch (same seed, same numbers up to thread scheduling):
 
     {command}
 
-## Held-out test split
-Image score = the detector's highest detection score on the crop. Negatives are all real test faces.
-"Face-size-only AUC" is the baseline a detector must beat: the face's size in pixels alone.
-
-Overall (own methods vs real): AUC {_fmt(metrics["overall"]["auc"])}, recall {_fmt(metrics["overall"]["recall_at_1pct_fpr"])} at 1% FPR and {_fmt(metrics["overall"]["recall_at_0.1pct_fpr"])} at 0.1% FPR, face-size-only AUC {_fmt(metrics["overall"]["face_size_only_auc"])}.
-
-Own methods:
-
-{_table(own, summary_cols, "method")}
-
-Other methods (not trained on; how far it fires on them):
-
-{_table(other, summary_cols, "method")}
-
-Per real source folder (own fakes vs that folder's reals):
-
-{_table(metrics["per_real_folder"], folder_cols, "real folder")}
-
-Box average precision (IoU 0.5): {", ".join(f"{k} {_fmt(v)}" for k, v in metrics["box_ap50"].items())}.
-
-## Known blind spots
-{chr(10).join(blind)}
-
-Numbers in this card come from `metrics.json` beside it, written by `tools/train_detector.py`.
+{test_sections(metrics)}Numbers in this card come from `metrics.json` beside it, written by `tools/train_detector.py`.
 """
 
 
@@ -121,3 +126,41 @@ def licences_of(items, folders) -> dict[str, str]:
         if item.folder in folders:
             seen.setdefault(item.folder, Counter())[item.licence] += 1
     return {folder: counter.most_common(1)[0][0] for folder, counter in seen.items()}
+
+
+def render_seam_card(options, metrics: dict, training: dict, licences: dict, command: str) -> str:
+    history = "\n".join(
+        f"| {h['epoch']} | {h['backbone']} | {h['image_loss']:.4f} | {h['heatmap_loss']:.4f} | {_fmt(h['val_auc'])} |"
+        for h in training["history"]
+    )
+    licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
+    return f"""# {options.name} (version 1.0.0)
+
+Faces blended into a jittered copy of themselves (or into another face) through a soft mask.
+
+- Detects: self_blend (labelmap `labelmap.pbtxt`); input: face crop (margin 0.3), resized to {options.input_size}x{options.input_size}.
+- Architecture: MobileNetV2 alpha {options.alpha} (ImageNet weights) with a small FPN-style decoder to a seam heatmap at 1/4 resolution (target: Face X-ray's blending boundary 4·M·(1−M)) and an image logit over pooled features and heatmap; the box is the heatmap's extent above half its peak, the score the image probability. Frozen with the Object Detection API tensor names (one detection per crop).
+- Licence: Apache-2.0. Author: Deepfake Scanner contributors.
+
+## Training data
+Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and, half of the time, blends it into a jittered copy of itself with `cnn_detector/training/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
+
+Source folders and licences:
+{licence_lines}
+
+## Training
+{training["epochs"]} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}.
+Best epoch by validation image AUC: {training["best_epoch"]} (val AUC {_fmt(training["best_val_auc"])}).
+Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]}.
+
+| epoch | backbone | image loss | heatmap loss | val AUC |
+|---|---|---|---|---|
+{history}
+
+Retrain from scratch:
+
+    {command or "python tools/train_seam.py"}
+
+{test_sections(metrics)}
+Numbers in this card come from `metrics.json` beside it, written by `tools/train_seam.py`.
+"""

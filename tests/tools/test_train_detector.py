@@ -3,51 +3,16 @@ make_fakes -> voc/TFRecords -> train_detector --quick -> a detector directory th
 registry accepts and detect_image.py runs."""
 
 import csv
-import hashlib
-import shutil
 
 import pytest
 import yaml
 
 import detect_image
 from cnn_detector.registry import PROJECT_ROOT, discover_detectors
-from cnn_detector.training.share import split_of
+from tests.tools.tiny_share import tiny_share
 from tools import make_fakes, train_detector
 
 SAMPLES = PROJECT_ROOT / "samples"
-
-
-def tiny_share(root):
-    """MANIFEST.csv + copies of the sample photos under the folder names the factory knows."""
-    rows = []
-    reals = sorted(SAMPLES.glob("real_*.jpg"))
-    fakes = sorted(SAMPLES.glob("fake_*.jpg"))
-    plan = [("real_images/deepface", "real", reals, 16), ("fake_images/stylegan_boredhumans", "fake", fakes, 8)]
-    for folder, label, sources, count in plan:
-        (root / folder).mkdir(parents=True)
-        for k in range(count):
-            name = f"{folder}/copy{k}.jpg"
-            shutil.copy(sources[k % len(sources)], root / name)
-            data = (root / name).read_bytes()
-            rows.append(
-                {
-                    "local_path": name,
-                    "repo": "samples",
-                    "commit": "",
-                    "source_path": name,
-                    "license": "MIT",
-                    "label": label,
-                    "method": label,
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "derived": "no",
-                }
-            )
-    with open(root / "MANIFEST.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return {split_of(r["local_path"]) for r in rows}
 
 
 def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):

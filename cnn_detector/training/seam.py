@@ -1,0 +1,393 @@
+"""blend_seam: a blend-boundary heatmap detector trained on fresh self-blends (issue 4).
+
+Self-blends (a face blended into a jittered copy of itself) leave only a soft seam; a box
+detector trained on a fixed set of them barely learned it (test AUC 0.63). This detector
+learns where the seam is, pixel by pixel (the Face X-ray target 4·M·(1−M) of the blending mask
+M), from a new self-blend of a training face at every step (Self-Blended Images' recipe), made
+and re-encoded exactly as the factory makes its test blends. The image score is a logit over
+the pooled features and the heatmap; the box is the heatmap's extent. The frozen graph keeps
+the Object Detection API contract (one box per crop, class self_blend).
+
+Data: `write_blend_sources` stores each training real face's crop (before re-encoding) and its
+468 face-mesh landmarks once; validation and test use the factory's own self_blend and real
+crops, so the numbers compare with every other detector's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.detector_dir import write_detector_directory
+from cnn_detector.detector_samples import write_expected
+from cnn_detector.export import freeze_detection_function, name_outputs
+from cnn_detector.faces import FaceFinder
+from cnn_detector.frozen_graph import LoadOptions, load_detector
+from cnn_detector.image_io import read_image
+from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
+from cnn_detector.training import fakes
+from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
+from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
+from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory
+from cnn_detector.training.metrics import roc_auc
+
+log = logging.getLogger(__name__)
+
+METHOD = "self_blend"
+PRETRAINED = (
+    PROJECT_ROOT.parent / "shared" / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+)
+# MobileNetV2 features at strides 4, 8, 16 and 32.
+LEVELS = ("block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu", "out_relu")
+
+
+@dataclass(frozen=True)
+class SeamOptions:
+    name: str = "blend_seam"
+    input_size: int = 160
+    alpha: float = 0.35
+    pretrained: str | None = str(PRETRAINED)
+    decoder_filters: int = 48
+    heatmap_weight: float = 5.0
+    epochs: int = 14
+    steps_per_epoch: int = 150
+    head_only_epochs: int = 1
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    fine_tune_learning_rate: float = 3e-4
+    fake_fraction: float = 0.5
+    seed: int = 0
+    quick: bool = False
+
+    @property
+    def heatmap_size(self) -> int:
+        return self.input_size // 4
+
+
+# ---- data ----
+class BlendSourceWriter(FakeFactory):
+    """Runs the factory's face finding and cropping over the real media, but stores each crop
+    (lossless, before re-encoding) with its landmarks instead of making fakes."""
+
+    def process(self, item) -> None:
+        if item.label == REAL and item.split == "train":
+            super().process(item)
+
+    def _manipulate(self, item, tag, face, rng) -> None:
+        crop, landmarks, _ = self.crop_with_landmarks(face, rng)
+        folder = self.out_dir / item.split
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{Path(item.relative).stem}_{abs(hash(item.relative)) % 10**8:08d}_{tag}"
+        cv2.imwrite(str(folder / f"{stem}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        np.save(folder / f"{stem}.npy", landmarks.astype(np.float32))
+        self.rows.append(
+            {
+                "image": f"{item.split}/{stem}.png",
+                "split": item.split,
+                "method": REAL,
+                "label": REAL,
+                "source": item.relative,
+                "source_folder": item.folder,
+                "group": item.group,
+                "boxes": "",
+                "face_px": "0",
+            }
+        )
+
+
+def write_blend_sources(share: Path, out_dir: Path, seed: int = 0) -> Path:
+    """Crops + landmarks of the share's training real faces (the factory's crops and seed)."""
+    factory = run_factory(share, out_dir, FactoryOptions(seed=seed), factory_class=BlendSourceWriter)
+    log.info("%s: %d training faces for self-blending", out_dir, len(factory.rows))
+    return out_dir
+
+
+def load_sources(sources: Path) -> list[tuple[Path, Path]]:
+    with open(Path(sources) / "index.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "train"]
+    pairs = [(Path(sources) / r["image"], (Path(sources) / r["image"]).with_suffix(".npy")) for r in rows]
+    pairs = [p for p in pairs if p[0].is_file() and p[1].is_file()]
+    if not pairs:
+        raise ValueError(f"{sources}: no training faces (run tools/train_seam.py, which writes them)")
+    return pairs
+
+
+def seam_target(mask: np.ndarray, size: int) -> np.ndarray:
+    """Face X-ray's blending boundary 4·M·(1−M) of the mask scaled to peak 1, at size x size."""
+    peak = float(mask.max())
+    if peak <= 0:
+        return np.zeros((size, size), np.float32)
+    m = mask / peak
+    boundary = 4.0 * m * (1.0 - m)
+    return cv2.resize(boundary.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def fit(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize as the frozen-graph runner does (area when shrinking)."""
+    shrinking = image.shape[0] > size or image.shape[1] > size
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def make_example(source: np.ndarray, landmarks: np.ndarray, fake: bool, options: SeamOptions, rng):
+    """(uint8 image at the input size, seam target, label): a fresh self-blend or the real
+    face, re-encoded with the factory's settings (real and fake alike)."""
+    if fake:
+        image, mask = fakes.self_blend(source, landmarks, rng)
+    else:
+        image, mask = source, np.zeros(source.shape[:2], np.float32)
+    defaults = FactoryOptions()
+    _, image = fakes.reencode(image, rng, defaults.reencode_min_scale, defaults.jpeg_min)
+    mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    image, mask = fit(image, options.input_size), fit(mask, options.input_size)
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    return np.ascontiguousarray(image), seam_target(mask, options.heatmap_size), float(fake)
+
+
+def example_stream(pairs, options: SeamOptions, seed: int):
+    rng = np.random.default_rng(seed)
+    while True:
+        image_path, landmark_path = pairs[int(rng.integers(len(pairs)))]
+        source = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB)
+        landmarks = np.load(landmark_path)
+        fake = bool(rng.random() < options.fake_fraction)
+        try:
+            image, target, label = make_example(source, landmarks, fake, options, rng)
+        except (ValueError, cv2.error):
+            continue
+        yield image.astype(np.float32), {"image": np.array([label], np.float32), "heatmap": target[:, :, None]}
+
+
+def training_dataset(pairs, options: SeamOptions):
+    import tensorflow as tf
+
+    size, heat = options.input_size, options.heatmap_size
+    signature = (
+        tf.TensorSpec((size, size, 3), tf.float32),
+        {"image": tf.TensorSpec((1,), tf.float32), "heatmap": tf.TensorSpec((heat, heat, 1), tf.float32)},
+    )
+    # Two interleaved generators keep both cores busy while the model trains.
+    streams = [
+        tf.data.Dataset.from_generator(
+            lambda k=k: example_stream(pairs, options, options.seed * 100 + k), output_signature=signature
+        )
+        for k in range(2)
+    ]
+    return tf.data.Dataset.sample_from_datasets(streams, seed=options.seed).batch(options.batch_size).prefetch(4)
+
+
+def factory_split(factory: Path, split: str, options: SeamOptions):
+    """(images [N, s, s, 3] uint8, labels, rows) of the factory's reals and self-blends."""
+    rows = [r for r in read_index(factory, split) if r["method"] in (REAL, METHOD)]
+    images = np.stack([fit(read_image(Path(factory) / r["image"]), options.input_size) for r in rows])
+    return images, np.array([int(r["method"] == METHOD) for r in rows]), rows
+
+
+# ---- model ----
+def build_seam_model(options: SeamOptions):
+    """float images [N, s, s, 3] (0-255) -> {"image": logit [N, 1], "heatmap": logits [N, s/4, s/4, 1]}."""
+    import tf_keras
+    from tf_keras import layers
+
+    size = options.input_size
+    inputs = tf_keras.Input((size, size, 3))
+    scaled = layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+    if options.pretrained is not None and not Path(options.pretrained).is_file():
+        raise FileNotFoundError(f"pretrained weights {options.pretrained} not found")
+    net = tf_keras.applications.MobileNetV2(
+        input_shape=(size, size, 3), alpha=options.alpha, include_top=False, weights=options.pretrained
+    )
+    for layer in net.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False  # small batches: keep ImageNet statistics
+    backbone = tf_keras.Model(net.input, [net.get_layer(n).output for n in LEVELS], name="backbone")
+    features = backbone(scaled)
+    width = options.decoder_filters
+    top = layers.Conv2D(width, 1, name="lateral_4")(features[-1])
+    for level, feature in zip((3, 2, 1), reversed(features[:-1])):
+        top = layers.UpSampling2D(2, interpolation="nearest", name=f"up_{level}")(top)
+        top = layers.Add(name=f"merge_{level}")([top, layers.Conv2D(width, 1, name=f"lateral_{level}")(feature)])
+    top = layers.SeparableConv2D(width, 3, padding="same", activation="relu", name="decoder_conv")(top)
+    heatmap = layers.Conv2D(1, 1, name="heatmap")(top)
+    pooled = layers.Concatenate(name="pooled")(
+        [
+            layers.GlobalAveragePooling2D()(features[-1]),
+            layers.GlobalMaxPooling2D()(heatmap),
+            layers.GlobalAveragePooling2D()(heatmap),
+        ]
+    )
+    image = layers.Dense(1, name="image")(layers.Dropout(0.2)(pooled))
+    return tf_keras.Model(inputs, {"image": image, "heatmap": heatmap}, name=options.name), backbone
+
+
+def make_serving_function(model, options: SeamOptions):
+    """image_tensor uint8 [N, H, W, 3] -> the contract's outputs: one box per image, the extent
+    of the seam heatmap above half its peak, scored with the image probability."""
+    import tensorflow as tf
+
+    size = options.input_size
+
+    def extent(active):  # active: bool [N, K] -> (start, end) normalized
+        k = tf.cast(tf.shape(active)[1], tf.float32)
+        as_int = tf.cast(active, tf.int32)
+        start = tf.cast(tf.argmax(as_int, axis=1), tf.float32)
+        end = k - tf.cast(tf.argmax(tf.reverse(as_int, axis=[1]), axis=1), tf.float32)
+        return start / k, end / k
+
+    @tf.function
+    def serve(images):
+        resized = tf.image.resize(tf.cast(images, tf.float32), (size, size))
+        outputs = model(resized, training=False)
+        probability = tf.sigmoid(outputs["image"])  # [N, 1]
+        heat = tf.sigmoid(outputs["heatmap"])[..., 0]  # [N, h, w]
+        peak = tf.reduce_max(heat, axis=[1, 2], keepdims=True)
+        active = heat >= 0.5 * peak
+        y0, y1 = extent(tf.reduce_any(active, axis=2))
+        x0, x1 = extent(tf.reduce_any(active, axis=1))
+        boxes = tf.stack([y0, x0, y1, x1], axis=1)[:, None, :]
+        count = tf.shape(images)[0]
+        return name_outputs(boxes, probability, tf.ones_like(probability), tf.ones([count], tf.float32))
+
+    return serve
+
+
+# ---- training ----
+def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions, progress: bool = True):
+    """Fresh self-blends every step; the epoch with the best validation AUC (factory val split:
+    its self-blends against its reals) is kept. Returns (model, history)."""
+    import tensorflow as tf
+    import tf_keras
+
+    tf.keras.utils.set_random_seed(options.seed)
+    pairs = load_sources(sources)
+    model, backbone = build_seam_model(options)
+    val_images, val_labels, _ = factory_split(factory, "val", options)
+    if len(set(val_labels)) < 2 and not options.quick:
+        raise ValueError(f"{factory}: the validation split needs real faces and self-blends")
+    data = iter(training_dataset(pairs, options))
+    epochs = 2 if options.quick else options.epochs
+    steps = 2 if options.quick else options.steps_per_epoch
+    head_only = min(options.head_only_epochs, epochs - 1)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    best_path, best, history = run_dir / "best.weights.h5", -1.0, []
+    for phase, (first, last, rate) in enumerate(
+        ((0, head_only, options.learning_rate), (head_only, epochs, options.fine_tune_learning_rate))
+    ):
+        if last <= first:
+            continue
+        backbone.trainable = phase == 1
+        for layer in backbone.layers:
+            if isinstance(layer, tf_keras.layers.BatchNormalization):
+                layer.trainable = False
+        schedule = tf_keras.optimizers.schedules.CosineDecay(rate, (last - first) * steps)
+        model.compile(
+            optimizer=tf_keras.optimizers.Adam(schedule),
+            loss={
+                "image": tf_keras.losses.BinaryCrossentropy(from_logits=True),
+                "heatmap": tf_keras.losses.BinaryCrossentropy(from_logits=True),
+            },
+            loss_weights={"image": 1.0, "heatmap": options.heatmap_weight},
+        )
+        for epoch in range(first, last):
+            started = time.perf_counter()
+            fit_history = model.fit(data, steps_per_epoch=steps, epochs=1, verbose=1 if progress else 0)
+            scores = model.predict(val_images, batch_size=64, verbose=0)["image"].ravel()
+            auc = roc_auc(val_labels, scores)
+            losses = {k: float(v[-1]) for k, v in fit_history.history.items()}
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "backbone": "fine-tuned" if phase == 1 else "frozen",
+                    "image_loss": losses.get("image_loss", float("nan")),
+                    "heatmap_loss": losses.get("heatmap_loss", float("nan")),
+                    "val_auc": auc,
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+            log.info(
+                "epoch %d/%d: loss %.4f (heatmap %.4f), val AUC %.3f",
+                epoch + 1,
+                epochs,
+                losses["loss"],
+                history[-1]["heatmap_loss"],
+                auc,
+            )
+            if not auc <= best:  # NaN (quick runs) keeps the latest
+                best = auc
+                model.save_weights(str(best_path))
+    model.load_weights(str(best_path))
+    return model, history
+
+
+def train_and_ship_seam(
+    share: Path,
+    factory: Path,
+    sources: Path,
+    run_dir: Path,
+    output_root: Path,
+    options: SeamOptions,
+    progress: bool = True,
+    command: str = "",
+) -> dict:
+    """Train, export, calibrate, test and write the detector directory with its model card."""
+    from cnn_detector.training.model_card import licences_of, render_seam_card
+    from cnn_detector.training.pipeline import _cpu_count, copy_samples
+    from cnn_detector.training.share import load_share
+
+    started = time.perf_counter()
+    if not (Path(sources) / "index.csv").is_file():
+        write_blend_sources(share, sources, options.seed)
+    model, history = train_seam(sources, factory, run_dir, options, progress)
+    seconds = time.perf_counter() - started
+    directory = write_detector_directory(
+        Path(output_root) / options.name,
+        freeze_detection_function(make_serving_function(model, options)),
+        [(1, METHOD, "Blended face seam")],
+        name=options.name,
+        version="1.0.0",
+        author="Deepfake Scanner contributors",
+        algorithms=[METHOD],
+        input="face_crop",
+        input_size=[options.input_size, options.input_size],
+        face_margin=0.3,
+        min_score=0.5,
+        trained_on=sorted({r["source_folder"] for r in csv.DictReader(open(Path(sources) / "index.csv"))}),
+        description="Faces blended into a jittered copy of themselves (or another face) through a soft "
+        "mask: a seam heatmap, boxed where it is strongest.",
+    )
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    min_score = calibrated_min_score(detector, factory, share=None if options.quick else share)
+    typical = typical_fake_score(detector, factory, (METHOD,))
+    detector.close()
+    write_calibration(directory, min_score, typical)
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    copy_samples(directory, (METHOD,))
+    write_expected(detector, FaceFinder())
+    scored = score_images(detector, factory, read_index(factory, "test"))
+    detector.close()
+    metrics = detector_metrics(scored, (METHOD,))
+    best = max(history, key=lambda h: -1 if np.isnan(h["val_auc"]) else h["val_auc"])
+    training = {
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "best_val_auc": best["val_auc"],
+        "seconds": round(seconds, 1),
+        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
+        "history": history,
+        "options": asdict(options),
+    }
+    report = {"detector": options.name, "training": training, "test": metrics}
+    atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
+    folders = {s.source_folder for s in scored}
+    licences = licences_of(load_share(share), folders) if Path(share).is_dir() else {}
+    atomic_write_text(directory / "MODEL_CARD.md", render_seam_card(options, metrics, training, licences, command))
+    return report

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Train the baseline to beat: a plain MobileNetV2 frame classifier (no boxes, no judge) on
+the fake factory's train split, every method against the reals, selected on validation AUC.
+It is written as a detector directory (one whole-crop box scored with the fake probability),
+calibrated like the detectors, so that tools/evaluate.py --score max evaluates it with the
+same code as the system."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, factory_missing, log, setup_logging  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/train_baseline.py                                  # random start, as issue 6 asks
+  python tools/train_baseline.py --pretrained --name frame_classifier_imagenet
+  python tools/evaluate.py --manifest work_data/heldout/labels.csv --out work_data/eval_baseline \\
+      --detectors work_data/baselines --only-detectors frame_classifier --score max
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(prog="train_baseline.py", description=__doc__, epilog=EXAMPLES)
+    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "work_data" / "baselines")
+    parser.add_argument("--name", default="frame_classifier")
+    parser.add_argument("--run-dir", type=Path, help="weights of the best epoch (default work_data/runs/NAME)")
+    parser.add_argument("--pretrained", action="store_true", help="start from the detectors' ImageNet weights")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--input-size", type=int, default=160)
+    parser.add_argument("--quick", action="store_true", help="one short epoch: a smoke test")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if factory_missing(args.factory):
+        return EXIT_USAGE
+    from cnn_detector.training.baseline import BaselineOptions, train_baseline
+    from cnn_detector.training.share import DEFAULT_SHARE, IMAGENET_MOBILENET_V2
+
+    options = BaselineOptions(
+        name=args.name,
+        input_size=(args.input_size, args.input_size),
+        pretrained=str(IMAGENET_MOBILENET_V2) if args.pretrained else None,
+        epochs=args.epochs,
+        quick=args.quick,
+    )
+    try:
+        report = train_baseline(
+            args.factory,
+            DEFAULT_SHARE,
+            args.run_dir or PROJECT_ROOT / "work_data" / "runs" / args.name,
+            args.output_root,
+            options,
+            progress=not args.no_progress,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    overall = report["test"]["overall"]
+    log.info(
+        "%s: test AUC %.3f, recall %.3f at 1%% FPR; trained in %.1f min; written to %s",
+        args.name,
+        overall["auc"],
+        overall["recall_at_1pct_fpr"],
+        report["training"]["seconds"] / 60,
+        args.output_root / args.name,
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Train the blend_seam detector: a seam heatmap learned from fresh self-blends of the
+training split's real faces (new blends every step, re-encoded as the factory does), selected
+on the factory's validation self-blends, exported with the Object Detection API contract,
+calibrated, tested on the factory's held-out test split and written as a detector directory
+with its model card (cnn_detector/training/seam.py says why and how)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, factory_missing, log, setup_logging  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/make_fakes.py --out work_data/factory     # once: validation and test data
+  python tools/train_seam.py                             # writes frozen_models/blend_seam
+  python tools/train_seam.py --quick --share /tmp/tiny_share --factory /tmp/tiny --output-root /tmp/detectors
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(prog="train_seam.py", description=__doc__, epilog=EXAMPLES)
+    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--sources", type=Path, help="training faces + landmarks (default work_data/blend_sources)")
+    parser.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "work_data" / "runs" / "blend_seam")
+    parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "frozen_models")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps-per-epoch", type=int)
+    parser.add_argument("--fine-tune-learning-rate", type=float)
+    parser.add_argument("--quick", action="store_true", help="a few steps: a smoke test")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if factory_missing(args.factory):
+        return EXIT_USAGE
+    from cnn_detector.training.seam import SeamOptions, train_and_ship_seam
+
+    options = SeamOptions(quick=args.quick)
+    if args.quick and not Path(options.pretrained).is_file():
+        options = dataclasses.replace(options, pretrained=None)  # a smoke run works without ../shared/weights
+    if args.quick:
+        options = dataclasses.replace(options, input_size=96, batch_size=4)
+    for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate"):
+        if getattr(args, field):
+            options = dataclasses.replace(options, **{field: getattr(args, field)})
+    command = "python tools/train_seam.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+    try:
+        report = train_and_ship_seam(
+            args.share,
+            args.factory,
+            args.sources or PROJECT_ROOT / "work_data" / "blend_sources",
+            args.run_dir,
+            args.output_root,
+            options,
+            progress=not args.no_progress,
+            command=command.strip(),
+        )
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    overall = report["test"]["overall"]
+    log.info(
+        "%s: test AUC %.3f, recall %.3f at 1%% FPR; %.1f min",
+        options.name,
+        overall["auc"],
+        overall["recall_at_1pct_fpr"],
+        report["training"]["seconds"] / 60,
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
