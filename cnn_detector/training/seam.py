@@ -39,13 +39,11 @@ from cnn_detector.training.calibration import calibrated_min_score, typical_fake
 from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
 from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory
 from cnn_detector.training.metrics import roc_auc
+from cnn_detector.training.share import IMAGENET_MOBILENET_V2
 
 log = logging.getLogger(__name__)
 
 METHOD = "self_blend"
-PRETRAINED = (
-    PROJECT_ROOT.parent / "shared" / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
-)
 # MobileNetV2 features at strides 4, 8, 16 and 32.
 LEVELS = ("block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu", "out_relu")
 
@@ -55,15 +53,15 @@ class SeamOptions:
     name: str = "blend_seam"
     input_size: int = 160
     alpha: float = 0.35
-    pretrained: str | None = str(PRETRAINED)
+    pretrained: str | None = str(IMAGENET_MOBILENET_V2)
     decoder_filters: int = 48
     heatmap_weight: float = 5.0
-    epochs: int = 14
+    epochs: int = 40
     steps_per_epoch: int = 150
     head_only_epochs: int = 1
     batch_size: int = 16
     learning_rate: float = 2e-3
-    fine_tune_learning_rate: float = 3e-4
+    fine_tune_learning_rate: float = 2e-4
     fake_fraction: float = 0.5
     seed: int = 0
     quick: bool = False
@@ -328,6 +326,14 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     return model, history
 
 
+def labelmap_field(output_root: Path, name: str) -> dict:
+    """Shipped detectors point at labelmaps/NAME.pbtxt; elsewhere the labelmap travels inside."""
+    shared = PROJECT_ROOT / "labelmaps" / f"{name}.pbtxt"
+    if output_root.resolve() == (PROJECT_ROOT / "frozen_models").resolve() and shared.is_file():
+        return {"labelmap": f"../../labelmaps/{name}.pbtxt"}
+    return {}
+
+
 def train_and_ship_seam(
     share: Path,
     factory: Path,
@@ -352,6 +358,7 @@ def train_and_ship_seam(
         Path(output_root) / options.name,
         freeze_detection_function(make_serving_function(model, options)),
         [(1, METHOD, "Blended face seam")],
+        **labelmap_field(Path(output_root), options.name),
         name=options.name,
         version="1.0.0",
         author="Deepfake Scanner contributors",
