@@ -4,8 +4,8 @@
   fake factory (if missing) -> [--retrain: every shipped detector (train_detector.py for the
   RetinaNets, train_seam.py for blend_seam) and the judge]
   -> baselines (tools/train_baseline.py: random and ImageNet start)
-  -> leave-one-method-out (tools/leave_one_out.py)
   -> held-out manifest (tools/make_manifest.py)
+  -> leave-one-method-out on it (tools/leave_one_out.py)
   -> tools/evaluate.py on it: the system (with --widening and --robustness), the shipped
      detectors scored by max score (no judge), each baseline (--score max)
   -> tools/update_readme.py --results (tables and plots, docs/results/)
@@ -99,23 +99,25 @@ def main(argv: list[str] | None = None) -> int:
             for path in (baselines_root, loo_out):
                 shutil.rmtree(path, ignore_errors=True)
         for _, name, extra in BASELINES:
-            if (baselines_root / name / "metrics.json").is_file():
-                reused.append(f"baseline {name}")
+            trained = baselines_root / name / "metrics.json"
+            if trained.is_file():
+                seconds = json.loads(trained.read_text())["training"]["seconds"]
+                reused.append(f"baseline {name} (trained in {seconds / 60:.1f} min by an earlier run)")
                 continue
             stage(
                 "baselines",
                 train_baseline.main,
                 ["--name", name, "--factory", str(args.factory), *extra, "--no-progress"],
             )
+        stage("manifest", make_manifest.main, ["--factory", str(args.factory), "--out", str(manifest)])
         if not args.skip_leave_one_out:
-            if (loo_out / "leave_one_out.json").is_file():
-                reused.append("leave-one-out")
+            if any(loo_out.glob("*/metrics.json")):
+                reused.append("leave-one-out detectors trained by an earlier run")
             stage(
                 "leave one out",
                 leave_one_out.main,
-                ["--factory", str(args.factory), "--out", str(loo_out), "--no-progress"],
+                ["--manifest", str(manifest), "--out", str(loo_out), "--no-progress"],
             )
-        stage("manifest", make_manifest.main, ["--factory", str(args.factory), "--out", str(manifest)])
         common = ["--manifest", str(manifest), "--bootstrap", "1000"]
         stage(
             "evaluate",

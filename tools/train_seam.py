@@ -14,7 +14,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, factory_missing, log, setup_logging  # noqa: E402
+from cnn_detector.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    ScannerArgumentParser,
+    factory_missing,
+    log,
+    log_trained,
+    setup_logging,
+)  # noqa: E402
 from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 
 EXAMPLES = """examples:
@@ -68,14 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         log.error("%s", err)
         return EXIT_USAGE
-    overall = report["test"]["overall"]
-    log.info(
-        "%s: test AUC %.3f, recall %.3f at 1%% FPR; %.1f min",
-        options.name,
-        overall["auc"],
-        overall["recall_at_1pct_fpr"],
-        report["training"]["seconds"] / 60,
-    )
+    log_trained(options.name, report)
     return EXIT_OK
 
 

@@ -19,6 +19,16 @@ def baseline(tiny_factory, tmp_path_factory):
     return out / "frame_classifier"
 
 
+@pytest.fixture
+def manifest(tiny_factory, tmp_path):
+    """The tiny factory's held-out manifest, as tools/make_manifest.py writes it."""
+    path = tmp_path / "heldout" / "labels.csv"
+    assert (
+        make_manifest.main(["--factory", str(tiny_factory), "--share", str(tmp_path / "none"), "--out", str(path)]) == 0
+    )
+    return path
+
+
 def test_baseline_is_a_verified_detector_directory(baseline):
     spec = discover_detectors([baseline.parent], include_default=False).get("frame_classifier")
     assert spec.manifest.input == "face_crop" and spec.manifest.algorithms == ("fake",)
@@ -29,11 +39,8 @@ def test_baseline_is_a_verified_detector_directory(baseline):
     assert 0.05 <= spec.manifest.min_score <= 0.99
 
 
-def test_manifest_holds_only_the_test_split(tiny_factory, tmp_path):
-    out = tmp_path / "heldout" / "labels.csv"
-    assert (
-        make_manifest.main(["--factory", str(tiny_factory), "--share", str(tmp_path / "none"), "--out", str(out)]) == 0
-    )
+def test_manifest_holds_only_the_test_split(tiny_factory, manifest):
+    out = manifest
     rows = list(csv.DictReader(open(out)))
     index = {r["image"]: r for r in csv.DictReader(open(tiny_factory / "index.csv"))}
     assert rows and all(index[r["path"].split("factory/", 1)[1]]["split"] == "test" for r in rows)
@@ -42,12 +49,7 @@ def test_manifest_holds_only_the_test_split(tiny_factory, tmp_path):
     assert {i.source_folder for i in items} <= {r["source_folder"] for r in index.values()}
 
 
-def test_baseline_evaluated_by_max_score_and_rendered(baseline, tiny_factory, tmp_path):
-    manifest = tmp_path / "heldout" / "labels.csv"
-    assert (
-        make_manifest.main(["--factory", str(tiny_factory), "--share", str(tmp_path / "none"), "--out", str(manifest)])
-        == 0
-    )
+def test_baseline_evaluated_by_max_score_and_rendered(baseline, manifest, tmp_path):
     results = tmp_path / "results"
     common = ["--manifest", str(manifest), "--bootstrap", "20", "--detectors", str(baseline.parent)]
     for folder in ("system", "baseline_scratch"):
@@ -74,16 +76,17 @@ def test_baseline_evaluated_by_max_score_and_rendered(baseline, tiny_factory, tm
     assert f"| overall | {auc} (" in text
 
 
-def test_leave_one_out_holds_each_method_out(tiny_factory, tmp_path):
+def test_leave_one_out_rebuilds_the_set_without_the_method(tiny_share_dir, tiny_factory, manifest, tmp_path):
     out = tmp_path / "loo"
-    argv = ["--quick", "--factory", str(tiny_factory), "--out", str(out), "--methods", "self_blend,upsampling"]
-    assert leave_one_out.main([*argv, "--no-progress"]) == 0
-    table = json.loads((out / "leave_one_out.json").read_text())
-    assert [r["method"] for r in table["rows"]] == ["self_blend", "upsampling"]
-    for method in ("self_blend", "upsampling"):
-        run = json.loads((out / f"without_{method}" / "metrics.json").read_text())
-        assert method not in run["trained_on"] and run["trained_on"]
-        assert method in run["test"]["per_method"]
-    with_all = json.loads((out / "with_all" / "metrics.json").read_text())
-    assert set(with_all["trained_on"]) == {"self_blend", "upsampling"}
-    assert leave_one_out.main(["--factory", str(tiny_factory), "--out", str(out), "--methods", "nothing"]) == 1
+    argv = ["--quick", "--manifest", str(manifest), "--factory", str(tiny_factory), "--share", str(tiny_share_dir)]
+    argv += ["--out", str(out), "--bootstrap", "20"]
+    assert leave_one_out.main([*argv, "--methods", "self_blend,upsampling", "--no-progress"]) == 0
+    rows = {r["method"]: r for r in json.loads((out / "leave_one_out.json").read_text())["rows"]}
+    assert set(rows) == {"self_blend", "upsampling"}
+    # blend_boundary also learned face swaps: retrained without self-blends; blend_seam knew only them.
+    assert rows["self_blend"]["retrained"] == {"blend_boundary": "blend_boundary_without_self_blend"}
+    assert rows["self_blend"]["dropped"] == ["blend_seam"] and "gan_face" in rows["self_blend"]["kept"]
+    assert rows["upsampling"]["dropped"] == ["upsampling"] and not rows["upsampling"]["retrained"]
+    variant = discover_detectors([out], include_default=False).get("blend_boundary_without_self_blend")
+    assert variant.manifest.algorithms == ("face_swap",)
+    assert leave_one_out.main([*argv, "--methods", "nothing"]) == 1
