@@ -153,7 +153,12 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
     folders = {s.source_folder for s in scored}
     card = render_model_card(
-        config, metrics, training, counts, licences_of(load_share(options.share), folders), options.command
+        config,
+        metrics,
+        training,
+        counts,
+        licences_of(load_share(options.share), folders) if Path(options.share).is_dir() else {},
+        options.command,
     )
     atomic_write_text(directory / "MODEL_CARD.md", card)
     return report
