@@ -128,7 +128,9 @@ def licences_of(items, folders) -> dict[str, str]:
     return {folder: counter.most_common(1)[0][0] for folder, counter in seen.items()}
 
 
-def render_seam_card(options, metrics: dict, training: dict, licences: dict, command: str) -> str:
+def render_seam_card(
+    options, metrics: dict, training: dict, licences: dict, command: str, labelmap: str = "labelmap.pbtxt"
+) -> str:
     history = "\n".join(
         f"| {h['epoch']} | {h['backbone']} | {h['image_loss']:.4f} | {h['heatmap_loss']:.4f} | {_fmt(h['val_auc'])} |"
         for h in training["history"]
@@ -138,7 +140,7 @@ def render_seam_card(options, metrics: dict, training: dict, licences: dict, com
 
 Faces blended into a jittered copy of themselves (or into another face) through a soft mask.
 
-- Detects: self_blend (labelmap `labelmap.pbtxt`); input: face crop (margin 0.3), resized to {options.input_size}x{options.input_size}.
+- Detects: self_blend (labelmap `{labelmap}`); input: face crop (margin 0.3), resized to {options.input_size}x{options.input_size}.
 - Architecture: MobileNetV2 alpha {options.alpha} (ImageNet weights) with a small FPN-style decoder to a seam heatmap at 1/4 resolution (target: Face X-ray's blending boundary 4·M·(1−M)) and an image logit over pooled features and heatmap; the box is the heatmap's extent above half its peak, the score the image probability. Frozen with the Object Detection API tensor names (one detection per crop).
 - Licence: Apache-2.0. Author: Deepfake Scanner contributors.
 
