@@ -56,7 +56,7 @@ class SeamOptions:
     pretrained: str | None = str(IMAGENET_MOBILENET_V2)
     decoder_filters: int = 48
     heatmap_weight: float = 5.0
-    epochs: int = 40
+    epochs: int = 60
     steps_per_epoch: int = 150
     head_only_epochs: int = 1
     batch_size: int = 16
@@ -396,5 +396,9 @@ def train_and_ship_seam(
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
     folders = {s.source_folder for s in scored}
     licences = licences_of(load_share(share), folders) if Path(share).is_dir() else {}
-    atomic_write_text(directory / "MODEL_CARD.md", render_seam_card(options, metrics, training, licences, command))
+    labelmap = (
+        f"labelmaps/{options.name}.pbtxt" if labelmap_field(Path(output_root), options.name) else "labelmap.pbtxt"
+    )
+    card = render_seam_card(options, metrics, training, licences, command, labelmap)
+    atomic_write_text(directory / "MODEL_CARD.md", card)
     return report
