@@ -44,6 +44,18 @@ class RawDetections:
     classes: np.ndarray  # [K] int64, 1-based
 
 
+def resize_to_input(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The resize every detector input gets: area averaging when shrinking, bilinear otherwise
+    (training code uses it too, so that a model sees at training what it sees here)."""
+    import cv2
+
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = image.shape[0] > height or image.shape[1] > width
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
 def map_box_to_frame(box: Sequence[float], crop_box: Box) -> Box:
     """Map a box normalized to a crop into the frame; crop_box is the crop's normalized box."""
     cy0, cx0, cy1, cx1 = crop_box
@@ -163,14 +175,7 @@ class FrozenGraphDetector:
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Resize an RGB uint8 image (or crop) to the manifest's input_size."""
-        import cv2
-
-        height, width = self.spec.manifest.input_size
-        if image.shape[:2] == (height, width):
-            return image
-        shrinking = image.shape[0] > height or image.shape[1] > width
-        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        return cv2.resize(image, (width, height), interpolation=interpolation)
+        return resize_to_input(image, *self.spec.manifest.input_size)
 
     def detect(
         self,

@@ -31,7 +31,7 @@ from cnn_detector.detector_dir import write_detector_directory
 from cnn_detector.detector_samples import write_expected
 from cnn_detector.export import freeze_detection_function, name_outputs
 from cnn_detector.faces import FaceFinder
-from cnn_detector.frozen_graph import LoadOptions, load_detector
+from cnn_detector.frozen_graph import LoadOptions, load_detector, resize_to_input
 from cnn_detector.image_io import read_image
 from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
 from cnn_detector.training import fakes
@@ -130,9 +130,8 @@ def seam_target(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def fit(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize as the frozen-graph runner does (area when shrinking)."""
-    shrinking = image.shape[0] > size or image.shape[1] > size
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    """Resize as the frozen-graph runner does (FrozenGraphDetector.prepare)."""
+    return resize_to_input(image, size, size)
 
 
 def make_example(source: np.ndarray, landmarks: np.ndarray, fake: bool, options: SeamOptions, rng):
