@@ -28,6 +28,7 @@ from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once: validation and test data
   python tools/train_seam.py                             # writes frozen_models/blend_seam
+  python tools/train_seam.py --members 1 --alpha 0.35    # one smaller model: about 2.5x faster
   python tools/train_seam.py --quick --share /tmp/tiny_share --factory /tmp/tiny --output-root /tmp/detectors
 """
 
@@ -39,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", type=Path, help="training faces + landmarks (default work_data/blend_sources)")
     parser.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "work_data" / "runs" / "blend_seam")
     parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "frozen_models")
+    parser.add_argument("--alpha", type=float, choices=(0.35, 0.5), help="MobileNetV2 width (default 0.5)")
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seed", type=int, help="random seed of the blends and the weights (default 0)")
+    parser.add_argument(
+        "--members", type=int, help="models trained with seeds SEED, SEED+1, ... and averaged (default 2)"
+    )
     parser.add_argument("--steps-per-epoch", type=int)
     parser.add_argument("--fine-tune-learning-rate", type=float)
     parser.add_argument("--quick", action="store_true", help="a few steps: a smoke test")
@@ -50,14 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     if factory_missing(args.factory):
         return EXIT_USAGE
     from cnn_detector.training.seam import SeamOptions, train_and_ship_seam
+    from cnn_detector.training.share import imagenet_mobilenet_v2
 
     options = SeamOptions(quick=args.quick)
+    if args.alpha:
+        options = dataclasses.replace(options, alpha=args.alpha, pretrained=str(imagenet_mobilenet_v2(args.alpha)))
     if args.quick and not Path(options.pretrained).is_file():
         options = dataclasses.replace(options, pretrained=None)  # a smoke run works without ../shared/weights
     if args.quick:
         options = dataclasses.replace(options, input_size=96, batch_size=4)
-    for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate"):
-        if getattr(args, field):
+    for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate", "seed", "members"):
+        if getattr(args, field) is not None:
             options = dataclasses.replace(options, **{field: getattr(args, field)})
     command = "python tools/train_seam.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])

@@ -131,8 +131,12 @@ def train_classifier(factory: Path, run_dir: Path, options: BaselineOptions, pro
         labels = val_labels[: len(scores)]
         auc = roc_auc(labels, scores) if len(set(labels)) == 2 else float("nan")
         history.append(
-            {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_auc": auc,
-             "seconds": round(time.perf_counter() - started, 1)}
+            {
+                "epoch": epoch + 1,
+                "loss": float(fit.history["loss"][-1]),
+                "val_auc": auc,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
         )
         log.info("epoch %d/%d: loss %.4f, val AUC %.3f", epoch + 1, epochs, history[-1]["loss"], auc)
         if not auc <= best:  # NaN (quick runs) keeps the latest
@@ -159,7 +163,11 @@ def make_serving_function(model, options: BaselineOptions):
 
 
 def train_baseline(
-    factory: Path, share: Path | None, run_dir: Path, output_root: Path, options: BaselineOptions,
+    factory: Path,
+    share: Path | None,
+    run_dir: Path,
+    output_root: Path,
+    options: BaselineOptions,
     progress: bool = True,
 ) -> dict:
     """Train, export as a detector directory under ``output_root``, calibrate like a detector
@@ -183,7 +191,8 @@ def train_baseline(
         min_score=0.5,
         trained_on=methods,
         description="Baseline: plain MobileNetV2 frame classifier, "
-        + ("ImageNet start" if options.pretrained else "random start") + "; one box = the whole crop.",
+        + ("ImageNet start" if options.pretrained else "random start")
+        + "; one box = the whole crop.",
     )
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=32))
     min_score = calibrated_min_score(detector, factory, share=None if options.quick else share)

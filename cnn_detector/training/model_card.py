@@ -131,17 +131,35 @@ def licences_of(items, folders) -> dict[str, str]:
 def render_seam_card(
     options, metrics: dict, training: dict, licences: dict, command: str, labelmap: str = "labelmap.pbtxt"
 ) -> str:
-    history = "\n".join(
-        f"| {h['epoch']} | {h['backbone']} | {h['image_loss']:.4f} | {h['heatmap_loss']:.4f} | {_fmt(h['val_auc'])} |"
-        for h in training["history"]
-    )
+    members = training["members"]
     licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
+    if len(members) == 1:
+        model = f"MobileNetV2 alpha {options.alpha} (ImageNet weights)"
+    else:
+        model = (
+            f"{len(members)} models trained alike with different seeds (their image and heatmap logits averaged), "
+            f"each MobileNetV2 alpha {options.alpha} (ImageNet weights)"
+        )
+    mirror = " (logits of the crop and its mirror image averaged)" if options.flip_average else ""
+    tables = []
+    for k, member in enumerate(members):
+        rows = "\n".join(
+            f"| {h['epoch']} | {h['backbone']} | {h['image_loss']:.4f} | {h['heatmap_loss']:.4f} | {_fmt(h['val_auc'])} |"
+            for h in member["history"]
+        )
+        tables.append(
+            f"Model {k + 1} of {len(members)} (seed {member['seed']}): {member['epochs']} epochs, "
+            f"{member['seconds'] / 60:.1f} minutes; best epoch by validation image AUC: {member['best_epoch']} "
+            f"(val AUC {_fmt(member['best_val_auc'])}).\n\n"
+            "| epoch | backbone | image loss | heatmap loss | val AUC |\n|---|---|---|---|---|\n" + rows
+        )
+    per_member = "\n\n".join(tables)
     return f"""# {options.name} (version 1.0.0)
 
 Faces blended into a jittered copy of themselves (or into another face) through a soft mask.
 
 - Detects: self_blend (labelmap `{labelmap}`); input: face crop (margin 0.3), resized to {options.input_size}x{options.input_size}.
-- Architecture: MobileNetV2 alpha {options.alpha} (ImageNet weights) with a small FPN-style decoder to a seam heatmap at 1/4 resolution (target: Face X-ray's blending boundary 4·M·(1−M)) and an image logit over pooled features and heatmap; the box is the heatmap's extent above half its peak, the score the image probability. Frozen with the Object Detection API tensor names (one detection per crop).
+- Architecture: {model}, with a small FPN-style decoder to a seam heatmap at 1/4 resolution (target: Face X-ray's blending boundary 4·M·(1−M)) and an image logit over pooled features and heatmap; the box is the heatmap's extent above half its peak, the score the image probability{mirror}. Frozen with the Object Detection API tensor names (one detection per crop).
 - Licence: Apache-2.0. Author: Deepfake Scanner contributors.
 
 ## Training data
@@ -151,13 +169,11 @@ Source folders and licences:
 {licence_lines}
 
 ## Training
-{training["epochs"]} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}.
-Best epoch by validation image AUC: {training["best_epoch"]} (val AUC {_fmt(training["best_val_auc"])}).
-Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]}.
+Each model: {members[0]["epochs"]} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}; the epoch with the best validation image AUC is kept.
+Validation image AUC of the shipped detector: {_fmt(training["val_auc"])}.
+Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]} (the models' measured epoch times, plus data preparation, export, calibration and test).
 
-| epoch | backbone | image loss | heatmap loss | val AUC |
-|---|---|---|---|---|
-{history}
+{per_member}
 
 Retrain from scratch:
 

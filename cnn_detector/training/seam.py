@@ -20,7 +20,7 @@ import json
 import logging
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -39,7 +39,7 @@ from cnn_detector.training.calibration import calibrated_min_score, typical_fake
 from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
 from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory
 from cnn_detector.training.metrics import roc_auc
-from cnn_detector.training.share import IMAGENET_MOBILENET_V2
+from cnn_detector.training.share import imagenet_mobilenet_v2
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ LEVELS = ("block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu", 
 class SeamOptions:
     name: str = "blend_seam"
     input_size: int = 160
-    alpha: float = 0.35
-    pretrained: str | None = str(IMAGENET_MOBILENET_V2)
+    alpha: float = 0.5
+    pretrained: str | None = str(imagenet_mobilenet_v2(0.5))
+    flip_average: bool = True  # score = mean of the image logits of the crop and its mirror image
+    members: int = 2  # models trained with seeds seed, seed+1, ...; their logits are averaged
     decoder_filters: int = 48
     heatmap_weight: float = 5.0
     epochs: int = 60
@@ -244,7 +246,10 @@ def make_serving_function(model, options: SeamOptions):
     def serve(images):
         resized = tf.image.resize(tf.cast(images, tf.float32), (size, size))
         outputs = model(resized, training=False)
-        probability = tf.sigmoid(outputs["image"])  # [N, 1]
+        logit = outputs["image"]  # [N, 1]
+        if options.flip_average:
+            logit = 0.5 * (logit + model(tf.reverse(resized, axis=[2]), training=False)["image"])
+        probability = tf.sigmoid(logit)
         heat = tf.sigmoid(outputs["heatmap"])[..., 0]  # [N, h, w]
         peak = tf.reduce_max(heat, axis=[1, 2], keepdims=True)
         active = heat >= 0.5 * peak
@@ -258,6 +263,15 @@ def make_serving_function(model, options: SeamOptions):
 
 
 # ---- training ----
+def image_logits(model, images: np.ndarray, options: SeamOptions) -> np.ndarray:
+    """The image logits the frozen graph scores with (mirror-averaged when flip_average)."""
+    logits = model.predict(images, batch_size=64, verbose=0)["image"].ravel()
+    if options.flip_average:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1])
+        logits = 0.5 * (logits + model.predict(mirrored, batch_size=64, verbose=0)["image"].ravel())
+    return logits
+
+
 def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions, progress: bool = True):
     """Fresh self-blends every step; the epoch with the best validation AUC (factory val split:
     its self-blends against its reals) is kept. Returns (model, history)."""
@@ -267,6 +281,11 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     tf.keras.utils.set_random_seed(options.seed)
     pairs = load_sources(sources)
     model, backbone = build_seam_model(options)
+    finished = finished_training(run_dir, options)
+    if finished is not None:
+        log.info("%s: training with these options already finished; reusing its best weights", run_dir)
+        model.load_weights(str(run_dir / "best.weights.h5"))
+        return model, finished
     val_images, val_labels, _ = factory_split(factory, "val", options)
     if len(set(val_labels)) < 2 and not options.quick:
         raise ValueError(f"{factory}: the validation split needs real faces and self-blends")
@@ -297,7 +316,7 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
         for epoch in range(first, last):
             started = time.perf_counter()
             fit_history = model.fit(data, steps_per_epoch=steps, epochs=1, verbose=1 if progress else 0)
-            scores = model.predict(val_images, batch_size=64, verbose=0)["image"].ravel()
+            scores = image_logits(model, val_images, options)
             auc = roc_auc(val_labels, scores)
             losses = {k: float(v[-1]) for k, v in fit_history.history.items()}
             history.append(
@@ -322,7 +341,69 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
                 best = auc
                 model.save_weights(str(best_path))
     model.load_weights(str(best_path))
+    record = {"options": asdict(options), "history": history}
+    atomic_write_text(run_dir / "finished.json", json.dumps(record, indent=1, default=float))
     return model, history
+
+
+def finished_training(run_dir: Path, options: SeamOptions) -> list[dict] | None:
+    """The history of a training in RUN_DIR that finished with exactly these options, else None."""
+    record_path, weights = Path(run_dir) / "finished.json", Path(run_dir) / "best.weights.h5"
+    if not record_path.is_file() or not weights.is_file():
+        return None
+    record = json.loads(record_path.read_text())
+    return record["history"] if record.get("options") == asdict(options) else None
+
+
+def member_options(options: SeamOptions) -> list[SeamOptions]:
+    """One model per member, seeds seed, seed+1, ... (names differ: they live in one graph)."""
+    if options.members == 1:
+        return [options]
+    return [
+        replace(options, seed=options.seed + k, members=1, name=f"{options.name}_{k}") for k in range(options.members)
+    ]
+
+
+def average_models(models, options: SeamOptions):
+    """One model whose image and heatmap logits are the members' means."""
+    import tf_keras
+    from tf_keras import layers
+
+    if len(models) == 1:
+        return models[0]
+    inputs = tf_keras.Input((options.input_size, options.input_size, 3))
+    outputs = [member(inputs) for member in models]
+    averaged = {key: layers.Average(name=f"mean_{key}")([o[key] for o in outputs]) for key in ("image", "heatmap")}
+    return tf_keras.Model(inputs, averaged, name=options.name)
+
+
+def train_members(sources: Path, factory: Path, run_dir: Path, options: SeamOptions, progress: bool = True):
+    """Train (or reuse the finished training of) every member, each in RUN_DIR/member_K, and
+    average them. Returns (model, per-member records, validation AUC of the averaged model)."""
+    members = member_options(options)
+    models, records = [], []
+    for k, member in enumerate(members):
+        member_dir = run_dir if len(members) == 1 else Path(run_dir) / f"member_{k}"
+        model, history = train_seam(sources, factory, member_dir, member, progress)
+        best = max(history, key=lambda h: -1 if np.isnan(h["val_auc"]) else h["val_auc"])
+        models.append(model)
+        records.append(
+            {
+                "seed": member.seed,
+                "epochs": len(history),
+                "best_epoch": best["epoch"],
+                "best_val_auc": best["val_auc"],
+                "seconds": round(sum(h["seconds"] for h in history), 1),
+                "history": history,
+            }
+        )
+    model = average_models(models, options)
+    val_images, val_labels, _ = factory_split(factory, "val", options)
+    val_auc = float("nan")
+    if len(set(val_labels)) == 2:
+        val_auc = roc_auc(val_labels, image_logits(model, val_images, options))
+    log.info("%s: %d model(s), validation AUC %.3f", options.name, len(models), val_auc)
+    return model, records, val_auc
 
 
 def labelmap_field(output_root: Path, name: str) -> dict:
@@ -351,8 +432,9 @@ def train_and_ship_seam(
     started = time.perf_counter()
     if not (Path(sources) / "index.csv").is_file():
         write_blend_sources(share, sources, options.seed)
-    model, history = train_seam(sources, factory, run_dir, options, progress)
-    seconds = time.perf_counter() - started
+    preparing = time.perf_counter() - started
+    model, members, val_auc = train_members(sources, factory, run_dir, options, progress)
+    started = time.perf_counter()
     directory = write_detector_directory(
         Path(output_root) / options.name,
         freeze_detection_function(make_serving_function(model, options)),
@@ -381,14 +463,13 @@ def train_and_ship_seam(
     scored = score_images(detector, factory, read_index(factory, "test"))
     detector.close()
     metrics = detector_metrics(scored, (METHOD,))
-    best = max(history, key=lambda h: -1 if np.isnan(h["val_auc"]) else h["val_auc"])
+    # members count with their recorded epoch times (also when reused from an earlier run)
+    seconds = preparing + sum(m["seconds"] for m in members) + time.perf_counter() - started
     training = {
-        "epochs": len(history),
-        "best_epoch": best["epoch"],
-        "best_val_auc": best["val_auc"],
+        "members": members,
+        "val_auc": val_auc,
         "seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
-        "history": history,
         "options": asdict(options),
     }
     report = {"detector": options.name, "training": training, "test": metrics}

@@ -16,10 +16,16 @@ from pathlib import Path
 from cnn_detector.registry import PROJECT_ROOT
 
 DEFAULT_SHARE = PROJECT_ROOT.parent / "shared" / "data"
-# ImageNet MobileNetV2-0.35 without top: every trained model here starts from it (FINDINGS.md).
-IMAGENET_MOBILENET_V2 = (
-    PROJECT_ROOT.parent / "shared" / "weights" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
-)
+
+
+def imagenet_mobilenet_v2(alpha: float = 0.35) -> Path:
+    """ImageNet MobileNetV2 no-top weights of width ALPHA in ../shared/weights (0.35 and 0.5)."""
+    name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha:g}_224_no_top.h5"
+    return PROJECT_ROOT.parent / "shared" / "weights" / name
+
+
+# ImageNet MobileNetV2-0.35 without top: the detectors start from it (FINDINGS.md).
+IMAGENET_MOBILENET_V2 = imagenet_mobilenet_v2(0.35)
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm")

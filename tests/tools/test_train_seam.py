@@ -1,13 +1,14 @@
 """tools/train_seam.py at CI size: fresh self-blends of the tiny share's faces -> a heatmap
 detector with the OD-API contract that passes every contributor check."""
 
+import dataclasses
 import json
 
 import cv2
 import numpy as np
 
 from cnn_detector.registry import discover_detectors
-from cnn_detector.training.seam import SeamOptions, make_example, seam_target
+from cnn_detector.training.seam import SeamOptions, finished_training, make_example, member_options, seam_target
 from tools import check_detector, train_seam
 
 
@@ -54,6 +55,57 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     spec = discover_detectors([output], include_default=False).get("blend_seam")
     assert spec.manifest.algorithms == ("self_blend",) and spec.manifest.input == "face_crop"
     report = json.loads((directory / "metrics.json").read_text())
-    assert report["test"]["positives"] == ["self_blend"] and len(report["training"]["history"]) == 2
-    assert "Retrain from scratch" in (directory / "MODEL_CARD.md").read_text()
+    assert report["test"]["positives"] == ["self_blend"]
+    members = report["training"]["members"]
+    assert [m["seed"] for m in members] == [0, 1] and all(len(m["history"]) == 2 for m in members)
+    card = (directory / "MODEL_CARD.md").read_text()
+    assert "Retrain from scratch" in card and "Model 2 of 2 (seed 1)" in card
     assert check_detector.main([str(directory)]) == 0
+    # the same command again reuses both finished models instead of training them again
+    weights = [tmp_path / "run" / f"member_{k}" / "best.weights.h5" for k in range(2)]
+    stamps = [w.stat().st_mtime_ns for w in weights]
+    assert train_seam.main(argv) == 0
+    assert [w.stat().st_mtime_ns for w in weights] == stamps
+    again = json.loads((directory / "metrics.json").read_text())
+    assert again["training"]["members"] == members and again["test"] == report["test"]
+
+
+def test_flip_average_scores_a_crop_and_its_mirror_alike():
+    import tensorflow as tf
+
+    from cnn_detector.training.seam import build_seam_model, make_serving_function
+
+    crop = (np.random.default_rng(0).random((1, 80, 70, 3)) * 255).astype(np.uint8)
+    mirror = np.ascontiguousarray(crop[:, :, ::-1])
+    gaps = {}
+    for flip in (False, True):
+        options = SeamOptions(input_size=64, pretrained=None, flip_average=flip)
+        tf.keras.utils.set_random_seed(1)
+        model, _ = build_seam_model(options)
+        dense = model.get_layer("image")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([np.random.default_rng(1).normal(0, 50, kernel.shape).astype(np.float32), bias])
+        serve = make_serving_function(model, options)
+        scores = [float(serve(tf.constant(x))["detection_scores"][0, 0]) for x in (crop, mirror)]
+        gaps[flip] = abs(scores[0] - scores[1])
+    assert gaps[True] < 1e-4 < gaps[False]
+
+
+def test_finished_training_is_reused_only_with_the_same_options(tmp_path):
+    options = SeamOptions(input_size=64, pretrained=None)
+    (tmp_path / "best.weights.h5").write_bytes(b"weights")
+    assert finished_training(tmp_path, options) is None  # no record: train
+    history = [{"epoch": 1, "val_auc": 0.7}]
+    (tmp_path / "finished.json").write_text(json.dumps({"options": dataclasses.asdict(options), "history": history}))
+    assert finished_training(tmp_path, options) == history
+    assert finished_training(tmp_path, dataclasses.replace(options, epochs=61)) is None
+    assert finished_training(tmp_path, dataclasses.replace(options, seed=1)) is None
+
+
+def test_members_differ_in_seed_and_name_only():
+    options = SeamOptions(seed=3, members=3)
+    members = member_options(options)
+    assert [m.seed for m in members] == [3, 4, 5]
+    assert [m.name for m in members] == ["blend_seam_0", "blend_seam_1", "blend_seam_2"]
+    assert all(dataclasses.replace(m, seed=3, name="blend_seam", members=3) == options for m in members)
+    assert member_options(dataclasses.replace(options, members=1)) == [dataclasses.replace(options, members=1)]
