@@ -141,6 +141,11 @@ def render_seam_card(
             f"each MobileNetV2 alpha {options.alpha} (ImageNet weights)"
         )
     mirror = " (logits of the crop and its mirror image averaged)" if options.flip_average else ""
+    drawn = (
+        "puts both it and a fresh blend of it into a jittered copy of itself in the batch (Self-Blended Images' pairs)"
+        if options.paired
+        else "half of the time blends it into a jittered copy of itself"
+    )
     tables = []
     for k, member in enumerate(members):
         rows = "\n".join(
@@ -163,7 +168,7 @@ Faces blended into a jittered copy of themselves (or into another face) through 
 - Licence: Apache-2.0. Author: Deepfake Scanner contributors.
 
 ## Training data
-Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and, half of the time, blends it into a jittered copy of itself with `cnn_detector/training/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
+Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and {drawn} with `cnn_detector/training/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
 
 Source folders and licences:
 {licence_lines}

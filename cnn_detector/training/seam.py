@@ -64,7 +64,7 @@ class SeamOptions:
     batch_size: int = 16
     learning_rate: float = 2e-3
     fine_tune_learning_rate: float = 2e-4
-    fake_fraction: float = 0.5
+    paired: bool = False  # each drawn face yields itself and a fresh self-blend of it, side by side (SBI)
     seed: int = 0
     quick: bool = False
 
@@ -153,17 +153,20 @@ def make_example(source: np.ndarray, landmarks: np.ndarray, fake: bool, options:
 
 
 def example_stream(pairs, options: SeamOptions, seed: int):
+    """Endless training examples from random training faces: each face yields itself and a fresh
+    self-blend of it, one after the other (paired), or one of the two at random."""
     rng = np.random.default_rng(seed)
     while True:
         image_path, landmark_path = pairs[int(rng.integers(len(pairs)))]
         source = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB)
         landmarks = np.load(landmark_path)
-        fake = bool(rng.random() < options.fake_fraction)
+        kinds = (False, True) if options.paired else (bool(rng.random() < 0.5),)
         try:
-            image, target, label = make_example(source, landmarks, fake, options, rng)
+            examples = [make_example(source, landmarks, fake, options, rng) for fake in kinds]
         except (ValueError, cv2.error):
             continue
-        yield image.astype(np.float32), {"image": np.array([label], np.float32), "heatmap": target[:, :, None]}
+        for image, target, label in examples:
+            yield image.astype(np.float32), {"image": np.array([label], np.float32), "heatmap": target[:, :, None]}
 
 
 def training_dataset(pairs, options: SeamOptions):
@@ -174,14 +177,17 @@ def training_dataset(pairs, options: SeamOptions):
         tf.TensorSpec((size, size, 3), tf.float32),
         {"image": tf.TensorSpec((1,), tf.float32), "heatmap": tf.TensorSpec((heat, heat, 1), tf.float32)},
     )
-    # Two interleaved generators keep both cores busy while the model trains.
+    # Two interleaved generators keep both cores busy while the model trains; a pair (a face and
+    # its self-blend) stays together in one batch.
+    group = 2 if options.paired else 1
     streams = [
         tf.data.Dataset.from_generator(
             lambda k=k: example_stream(pairs, options, options.seed * 100 + k), output_signature=signature
-        )
+        ).batch(group)
         for k in range(2)
     ]
-    return tf.data.Dataset.sample_from_datasets(streams, seed=options.seed).batch(options.batch_size).prefetch(4)
+    mixed = tf.data.Dataset.sample_from_datasets(streams, seed=options.seed).unbatch()
+    return mixed.batch(options.batch_size).prefetch(4)
 
 
 def factory_split(factory: Path, split: str, options: SeamOptions):

@@ -109,3 +109,29 @@ def test_members_differ_in_seed_and_name_only():
     assert [m.name for m in members] == ["blend_seam_0", "blend_seam_1", "blend_seam_2"]
     assert all(dataclasses.replace(m, seed=3, name="blend_seam", members=3) == options for m in members)
     assert member_options(dataclasses.replace(options, members=1)) == [dataclasses.replace(options, members=1)]
+
+
+def test_paired_stream_yields_each_face_then_its_self_blend(tmp_path):
+    from cnn_detector.training.seam import example_stream
+
+    rng = np.random.default_rng(0)
+    pairs = []
+    for k in range(3):  # three distinct synthetic faces
+        face = np.full((120, 110, 3), 40 + 60 * k, np.uint8)
+        face[25:95, 25:85] = rng.integers(100, 220, 3)
+        ys, xs = np.mgrid[30:90:6, 30:80:5]
+        landmarks = np.stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)], 1).astype(np.float32)
+        cv2.imwrite(str(tmp_path / f"{k}.png"), face)
+        np.save(tmp_path / f"{k}.npy", np.concatenate([landmarks] * 5)[:468])
+        pairs.append((tmp_path / f"{k}.png", tmp_path / f"{k}.npy"))
+    options = SeamOptions(input_size=64, pretrained=None, paired=True)
+    stream = example_stream(pairs, options, seed=0)
+    items = [next(stream) for _ in range(8)]
+    assert [float(t["image"][0]) for _, t in items] == [0.0, 1.0] * 4
+    for (real, _), (fake, target) in zip(items[::2], items[1::2]):
+        assert target["heatmap"].max() > 0.3
+        # same face: the pair's corners (outside the blend) are closer than different faces' are
+        assert abs(float(real[:8, :8].mean()) - float(fake[:8, :8].mean())) < 20
+    unpaired = example_stream(pairs, dataclasses.replace(options, paired=False), seed=0)
+    labels = [float(next(unpaired)[1]["image"][0]) for _ in range(40)]
+    assert set(labels) == {0.0, 1.0} and labels != [0.0, 1.0] * 20  # one of the two at random
