@@ -142,7 +142,7 @@ def render_seam_card(
         )
     mirror = " (logits of the crop and its mirror image averaged)" if options.flip_average else ""
     drawn = (
-        "puts both it and a fresh blend of it into a jittered copy of itself in the batch (Self-Blended Images' pairs)"
+        "puts it and a fresh blend of it into a jittered copy of itself side by side in the batch (Self-Blended Images' pairs)"
         if options.paired
         else "half of the time blends it into a jittered copy of itself"
     )
