@@ -29,6 +29,7 @@ EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once: validation and test data
   python tools/train_seam.py                             # writes frozen_models/blend_seam
   python tools/train_seam.py --members 1 --alpha 0.35    # one smaller model: about 2.5x faster
+  python tools/train_seam.py --members 1 --set input_size=224 --run-dir work_data/runs/seam_224 --output-root /tmp/try
   python tools/train_seam.py --quick --share /tmp/tiny_share --factory /tmp/tiny --output-root /tmp/detectors
 """
 
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps-per-epoch", type=int)
     parser.add_argument("--fine-tune-learning-rate", type=float)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="any other training option (cnn_detector/training/seam.py SeamOptions), e.g. --set input_size=224",
+    )
     parser.add_argument("--quick", action="store_true", help="a few steps: a smoke test")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -55,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     if factory_missing(args.factory):
         return EXIT_USAGE
-    from cnn_detector.training.seam import SeamOptions, train_and_ship_seam
+    from cnn_detector.training.seam import SeamOptions, train_and_ship_seam, with_overrides
     from cnn_detector.training.share import imagenet_mobilenet_v2
 
     options = SeamOptions(quick=args.quick)
@@ -68,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate", "seed", "members"):
         if getattr(args, field) is not None:
             options = dataclasses.replace(options, **{field: getattr(args, field)})
+    try:
+        options = with_overrides(options, args.set)
+    except ValueError as err:
+        parser.error(str(err))
     command = "python tools/train_seam.py " + " ".join(
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )

@@ -138,9 +138,9 @@ def jitter_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Self-blended image (Shiohara & Yamasaki, 2022): the face blended into a colour-, scale-
-    and position-jittered copy of itself through a deformed, blurred face mask."""
+def jittered_copy(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The whole image colour-jittered (sometimes blurred or sharpened), scaled by 0.95-1.05
+    about the face centre and shifted by up to 3% of the face width: a self-blend's source."""
     height, width = image.shape[:2]
     source = jitter_colour(image, rng)
     scale = rng.uniform(0.95, 1.05)
@@ -149,7 +149,14 @@ def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generato
     centre = landmarks[:, :2].mean(0)
     affine = cv2.getRotationMatrix2D(tuple(map(float, centre)), 0.0, scale)
     affine[:, 2] += shift
-    source = cv2.warpAffine(source, affine, (width, height), borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpAffine(source, affine, (width, height), borderMode=cv2.BORDER_REFLECT)
+
+
+def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Self-blended image (Shiohara & Yamasaki, 2022): the face blended into a colour-, scale-
+    and position-jittered copy of itself through a deformed, blurred face mask."""
+    height, width = image.shape[:2]
+    source = jittered_copy(image, landmarks, rng)
     points = landmarks[FACE_OVAL] if rng.random() < 0.6 else landmarks[INNER_FACE]
     mask = soften(deform(hull_mask((height, width), points), rng), rng)
     mask *= rng.choice([1.0, rng.uniform(0.5, 1.0)])

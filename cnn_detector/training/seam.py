@@ -16,6 +16,7 @@ crops, so the numbers compare with every other detector's.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import platform
@@ -57,6 +58,8 @@ class SeamOptions:
     flip_average: bool = True  # score = mean of the image logits of the crop and its mirror image
     members: int = 2  # models trained with seeds seed, seed+1, ...; their logits are averaged
     decoder_filters: int = 48
+    pool_decoder: bool = False  # the image logit also reads the decoder's pooled seam features
+    train_batchnorm: bool = False  # fine-tune batch norm (batch statistics) instead of keeping ImageNet's
     heatmap_weight: float = 5.0
     epochs: int = 60
     steps_per_epoch: int = 150
@@ -64,13 +67,50 @@ class SeamOptions:
     batch_size: int = 16
     learning_rate: float = 2e-3
     fine_tune_learning_rate: float = 2e-4
+    # share of real training faces passed whole through the blend's source processing (colour
+    # jitter, blur/sharpen, warp): the fake is then told apart by the seam, not by the processing
+    processed_reals: float = 0.0
+    # per member, "FIELD=VALUE,..." settings that differ from the rest (empty: members differ in seed only)
+    member_settings: tuple[str, ...] = ()
     paired: bool = False  # each drawn face yields itself and a fresh self-blend of it, side by side (SBI)
     seed: int = 0
     quick: bool = False
 
+    def __post_init__(self) -> None:
+        # The decoder doubles stride-32 features back to stride 4: the side must divide by 32.
+        if self.input_size < 32 or self.input_size % 32:
+            raise ValueError(f"input_size must be a multiple of 32 (at least 32), got {self.input_size}")
+        if self.member_settings and len(self.member_settings) != self.members:
+            raise ValueError(f"member_settings has {len(self.member_settings)} entries for {self.members} members")
+        if any("input_size" in settings or "members" in settings for settings in self.member_settings):
+            raise ValueError("members share the input size (one graph input) and cannot have members of their own")
+
     @property
     def heatmap_size(self) -> int:
         return self.input_size // 4
+
+
+def with_overrides(options: SeamOptions, assignments: list[str]) -> SeamOptions:
+    """OPTIONS with FIELD=VALUE assignments applied, each value read as its field's type."""
+    fields = {f.name: f for f in dataclasses.fields(options)}
+    changes = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or name not in fields:
+            raise ValueError(f"--set {assignment}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}")
+        current = getattr(options, name)
+        try:
+            if isinstance(current, bool):
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError("expected true or false")
+                changes[name] = text.lower() in ("true", "1")
+            elif current is None or isinstance(current, str):
+                changes[name] = None if text.lower() == "none" else text
+            else:
+                changes[name] = type(current)(text)
+        except ValueError as err:
+            raise ValueError(f"--set {assignment}: {err}") from None
+    return replace(options, **changes)
 
 
 # ---- data ----
@@ -143,6 +183,8 @@ def make_example(source: np.ndarray, landmarks: np.ndarray, fake: bool, options:
         image, mask = fakes.self_blend(source, landmarks, rng)
     else:
         image, mask = source, np.zeros(source.shape[:2], np.float32)
+        if options.processed_reals and rng.random() < options.processed_reals:
+            image = fakes.jittered_copy(source, landmarks, rng)
     defaults = FactoryOptions()
     _, image = fakes.reencode(image, rng, defaults.reencode_min_scale, defaults.jpeg_min)
     mask = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -211,9 +253,7 @@ def build_seam_model(options: SeamOptions):
     net = tf_keras.applications.MobileNetV2(
         input_shape=(size, size, 3), alpha=options.alpha, include_top=False, weights=options.pretrained
     )
-    for layer in net.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            layer.trainable = False  # small batches: keep ImageNet statistics
+    freeze_batchnorm(net, options)
     backbone = tf_keras.Model(net.input, [net.get_layer(n).output for n in LEVELS], name="backbone")
     features = backbone(scaled)
     width = options.decoder_filters
@@ -223,15 +263,25 @@ def build_seam_model(options: SeamOptions):
         top = layers.Add(name=f"merge_{level}")([top, layers.Conv2D(width, 1, name=f"lateral_{level}")(feature)])
     top = layers.SeparableConv2D(width, 3, padding="same", activation="relu", name="decoder_conv")(top)
     heatmap = layers.Conv2D(1, 1, name="heatmap")(top)
-    pooled = layers.Concatenate(name="pooled")(
-        [
-            layers.GlobalAveragePooling2D()(features[-1]),
-            layers.GlobalMaxPooling2D()(heatmap),
-            layers.GlobalAveragePooling2D()(heatmap),
-        ]
-    )
+    summaries = [
+        layers.GlobalAveragePooling2D()(features[-1]),
+        layers.GlobalMaxPooling2D()(heatmap),
+        layers.GlobalAveragePooling2D()(heatmap),
+    ]
+    if options.pool_decoder:
+        summaries += [layers.GlobalMaxPooling2D()(top), layers.GlobalAveragePooling2D()(top)]
+    pooled = layers.Concatenate(name="pooled")(summaries)
     image = layers.Dense(1, name="image")(layers.Dropout(0.2)(pooled))
     return tf_keras.Model(inputs, {"image": image, "heatmap": heatmap}, name=options.name), backbone
+
+
+def freeze_batchnorm(backbone, options: SeamOptions) -> None:
+    """Keep ImageNet's batch-norm statistics (small batches) unless options.train_batchnorm."""
+    import tf_keras
+
+    for layer in backbone.layers:
+        if isinstance(layer, tf_keras.layers.BatchNormalization):
+            layer.trainable = options.train_batchnorm
 
 
 def make_serving_function(model, options: SeamOptions):
@@ -307,9 +357,8 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
         if last <= first:
             continue
         backbone.trainable = phase == 1
-        for layer in backbone.layers:
-            if isinstance(layer, tf_keras.layers.BatchNormalization):
-                layer.trainable = False
+        if phase == 1:
+            freeze_batchnorm(backbone, options)
         schedule = tf_keras.optimizers.schedules.CosineDecay(rate, (last - first) * steps)
         model.compile(
             optimizer=tf_keras.optimizers.Adam(schedule),
@@ -357,17 +406,31 @@ def finished_training(run_dir: Path, options: SeamOptions) -> list[dict] | None:
     record_path, weights = Path(run_dir) / "finished.json", Path(run_dir) / "best.weights.h5"
     if not record_path.is_file() or not weights.is_file():
         return None
-    record = json.loads(record_path.read_text())
-    return record["history"] if record.get("options") == asdict(options) else None
+    recorded = json.loads(record_path.read_text())
+    wanted = json.loads(json.dumps(asdict(options), default=float))
+    defaults = json.loads(json.dumps(asdict(SeamOptions()), default=float))
+    # An option added later counts as its default (which trains as before it existed); the name
+    # only labels the model inside the shipped graph and changes nothing in training.
+    same = all(
+        recorded.get("options", {}).get(field, defaults[field]) == value
+        for field, value in wanted.items()
+        if field != "name"
+    )
+    return recorded["history"] if same else None
 
 
 def member_options(options: SeamOptions) -> list[SeamOptions]:
-    """One model per member, seeds seed, seed+1, ... (names differ: they live in one graph)."""
-    if options.members == 1:
+    """One model per member, seeds seed, seed+1, ... (names differ: they live in one graph),
+    each with its own FIELD=VALUE settings from options.member_settings where given."""
+    if options.members == 1 and not options.member_settings:
         return [options]
-    return [
-        replace(options, seed=options.seed + k, members=1, name=f"{options.name}_{k}") for k in range(options.members)
-    ]
+    members = []
+    for k in range(options.members):
+        member = replace(options, seed=options.seed + k, members=1, name=f"{options.name}_{k}", member_settings=())
+        if options.member_settings and options.member_settings[k]:
+            member = with_overrides(member, options.member_settings[k].split(","))
+        members.append(member)
+    return members
 
 
 def average_models(models, options: SeamOptions):

@@ -135,3 +135,72 @@ def test_paired_stream_yields_each_face_then_its_self_blend(tmp_path):
     unpaired = example_stream(pairs, dataclasses.replace(options, paired=False), seed=0)
     labels = [float(next(unpaired)[1]["image"][0]) for _ in range(40)]
     assert set(labels) == {0.0, 1.0} and labels != [0.0, 1.0] * 20  # one of the two at random
+
+
+def test_set_reads_each_value_as_its_field_type():
+    from cnn_detector.training.seam import with_overrides
+
+    options = with_overrides(SeamOptions(), ["input_size=224", "processed_reals=0.5", "pool_decoder=true"])
+    assert (options.input_size, options.processed_reals, options.pool_decoder) == (224, 0.5, True)
+    assert with_overrides(SeamOptions(), ["pretrained=none"]).pretrained is None
+    for bad in (["no_such_field=1"], ["input_size"], ["input_size=big"], ["pool_decoder=maybe"], ["input_size=100"]):
+        try:
+            with_overrides(SeamOptions(), bad)
+        except ValueError as err:
+            assert bad[0] in str(err) or "multiple of 32" in str(err)
+        else:
+            raise AssertionError(f"{bad} was accepted")
+
+
+def test_member_settings_give_each_member_its_own_options():
+    options = SeamOptions(members=3, member_settings=("", "processed_reals=0.5", "seed=7,pool_decoder=true"))
+    first, second, third = member_options(options)
+    assert (first.seed, first.processed_reals, first.pool_decoder) == (0, 0.0, False)
+    assert (second.seed, second.processed_reals) == (1, 0.5)
+    assert (third.seed, third.pool_decoder, third.name) == (7, True, "blend_seam_2")
+    assert all(m.members == 1 and m.member_settings == () for m in (first, second, third))
+    for bad in ({"members": 2, "member_settings": ("",)}, {"members": 1, "member_settings": ("input_size=224",)}):
+        try:
+            SeamOptions(**bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{bad} was accepted")
+
+
+def test_a_record_made_before_an_option_existed_counts_it_as_its_default(tmp_path):
+    options = SeamOptions(input_size=64, pretrained=None)
+    old = dataclasses.asdict(options)
+    for later in ("processed_reals", "pool_decoder", "train_batchnorm", "member_settings"):
+        del old[later]
+    old["name"] = "another_name"  # the name only labels the model in the graph
+    (tmp_path / "best.weights.h5").write_bytes(b"weights")
+    (tmp_path / "finished.json").write_text(json.dumps({"options": old, "history": [{"epoch": 1}]}))
+    assert finished_training(tmp_path, options) == [{"epoch": 1}]
+    assert finished_training(tmp_path, dataclasses.replace(options, processed_reals=0.5)) is None
+
+
+def test_processed_reals_go_whole_through_the_blend_source_processing(monkeypatch):
+    from cnn_detector.training import fakes
+
+    face = np.full((200, 180, 3), 60, np.uint8)
+    face[40:160, 40:140] = (180, 140, 120)
+    ys, xs = np.mgrid[50:150:10, 50:130:8]
+    landmarks = np.concatenate([np.stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)], 1)] * 5)[:468].astype(np.float32)
+    monkeypatch.setattr(fakes, "jittered_copy", lambda image, _landmarks, _rng: 255 - image)
+    for share, expected in ((1.0, 255 - face), (0.0, face)):
+        options = SeamOptions(input_size=96, processed_reals=share)
+        image, target, label = make_example(face, landmarks, False, options, np.random.default_rng(0))
+        assert label == 0.0 and not target.any()  # still a real face: no seam
+        assert abs(float(image.mean()) - float(expected.mean())) < 8
+
+
+def test_model_variants_build_and_keep_their_outputs():
+    from cnn_detector.training.seam import build_seam_model
+
+    for settings in ({"pool_decoder": True}, {"train_batchnorm": True}):
+        model, backbone = build_seam_model(SeamOptions(input_size=64, pretrained=None, **settings))
+        outputs = model(np.zeros((2, 64, 64, 3), np.float32))
+        assert outputs["image"].shape == (2, 1) and outputs["heatmap"].shape == (2, 16, 16, 1)
+        norms = [layer for layer in backbone.layers if "BatchNormalization" in type(layer).__name__]
+        assert norms and all(layer.trainable == settings.get("train_batchnorm", False) for layer in norms)
