@@ -152,14 +152,20 @@ def jittered_copy(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Gener
     return cv2.warpAffine(source, affine, (width, height), borderMode=cv2.BORDER_REFLECT)
 
 
-def self_blend(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def self_blend(
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, processed_outside: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Self-blended image (Shiohara & Yamasaki, 2022): the face blended into a colour-, scale-
-    and position-jittered copy of itself through a deformed, blurred face mask."""
+    and position-jittered copy of itself through a deformed, blurred face mask. With
+    processed_outside the roles swap (the original face inside a jittered surround), as SBI's
+    source-target augmentation does: the seam is the same, the processing is on the other side."""
     height, width = image.shape[:2]
     source = jittered_copy(image, landmarks, rng)
     points = landmarks[FACE_OVAL] if rng.random() < 0.6 else landmarks[INNER_FACE]
     mask = soften(deform(hull_mask((height, width), points), rng), rng)
     mask *= rng.choice([1.0, rng.uniform(0.5, 1.0)])
+    if processed_outside:
+        return blend(source, image, mask), mask
     return blend(image, source, mask), mask
 
 

@@ -70,6 +70,8 @@ class SeamOptions:
     # share of real training faces passed whole through the blend's source processing (colour
     # jitter, blur/sharpen, warp): the fake is then told apart by the seam, not by the processing
     processed_reals: float = 0.0
+    # share of training self-blends made the other way round: the original face inside a processed surround
+    processed_outside: float = 0.0
     # per member, "FIELD=VALUE,..." settings that differ from the rest (empty: members differ in seed only)
     member_settings: tuple[str, ...] = ()
     paired: bool = False  # each drawn face yields itself and a fresh self-blend of it, side by side (SBI)
@@ -180,7 +182,8 @@ def make_example(source: np.ndarray, landmarks: np.ndarray, fake: bool, options:
     """(uint8 image at the input size, seam target, label): a fresh self-blend or the real
     face, re-encoded with the factory's settings (real and fake alike)."""
     if fake:
-        image, mask = fakes.self_blend(source, landmarks, rng)
+        outside = bool(options.processed_outside and rng.random() < options.processed_outside)
+        image, mask = fakes.self_blend(source, landmarks, rng, processed_outside=outside)
     else:
         image, mask = source, np.zeros(source.shape[:2], np.float32)
         if options.processed_reals and rng.random() < options.processed_reals:

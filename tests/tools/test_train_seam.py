@@ -171,7 +171,7 @@ def test_member_settings_give_each_member_its_own_options():
 def test_a_record_made_before_an_option_existed_counts_it_as_its_default(tmp_path):
     options = SeamOptions(input_size=64, pretrained=None)
     old = dataclasses.asdict(options)
-    for later in ("processed_reals", "pool_decoder", "train_batchnorm", "member_settings"):
+    for later in ("processed_reals", "processed_outside", "pool_decoder", "train_batchnorm", "member_settings"):
         del old[later]
     old["name"] = "another_name"  # the name only labels the model in the graph
     (tmp_path / "best.weights.h5").write_bytes(b"weights")

@@ -49,3 +49,22 @@ def test_reencode_changes_bytes_not_content(faces):
     data, decoded = fakes.reencode(faces[0].image, rng)
     assert data[:2] == b"\xff\xd8"
     assert decoded.ndim == 3 and decoded.shape[2] == 3
+
+
+def test_processed_outside_keeps_the_face_and_changes_its_surround(faces):
+    target = faces[0]
+    # the first seed whose blend is full strength inside (some blends are partial by design)
+    seed = next(
+        s
+        for s in range(50)
+        if fakes.self_blend(target.image, target.landmarks, np.random.default_rng(s))[1].max() > 0.999
+    )
+    image, mask = fakes.self_blend(target.image, target.landmarks, np.random.default_rng(seed), processed_outside=True)
+    inside, outside = mask > 0.99, mask < 0.01
+    assert inside.sum() > 500 and outside.sum() > 500
+    change = np.abs(image.astype(int) - target.image.astype(int)).max(axis=2)
+    assert change[inside].max() <= 3  # the original face (up to rounding where the mask is 0.99)
+    assert (change[outside] > 8).mean() > 0.2  # the jittered copy around it
+    # the same draws make the same mask either way round
+    _, same_mask = fakes.self_blend(target.image, target.landmarks, np.random.default_rng(seed))
+    assert np.array_equal(mask, same_mask)
