@@ -128,18 +128,39 @@ def licences_of(items, folders) -> dict[str, str]:
     return {folder: counter.most_common(1)[0][0] for folder, counter in seen.items()}
 
 
+def seam_recipe(options) -> list[str]:
+    """The training choices of a seam model that differ from plain fine-tuning, in words."""
+    choices = []
+    if options.train_batchnorm:
+        choices.append("batch norm fine-tuned")
+    if options.pool_decoder:
+        choices.append("image logit also over the decoder's pooled seam features")
+    if options.processed_reals:
+        choices.append(
+            f"{options.processed_reals:.0%} of real faces passed whole through the blend's source processing"
+        )
+    if options.processed_outside:
+        choices.append(
+            f"{options.processed_outside:.0%} of blends made the other way round (the face inside a processed surround)"
+        )
+    return choices
+
+
 def render_seam_card(
     options, metrics: dict, training: dict, licences: dict, command: str, labelmap: str = "labelmap.pbtxt"
 ) -> str:
     members = training["members"]
     licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
+    from cnn_detector.training.seam import member_options
+
+    recipes = [seam_recipe(member) for member in member_options(options)]
+    common = [choice for choice in recipes[0] if all(choice in recipe for recipe in recipes)]
+    backbone = f"MobileNetV2 alpha {options.alpha} (ImageNet weights{''.join('; ' + c for c in common)})"
     if len(members) == 1:
-        model = f"MobileNetV2 alpha {options.alpha} (ImageNet weights)"
+        model = backbone
     else:
-        model = (
-            f"{len(members)} models trained alike with different seeds (their image and heatmap logits averaged), "
-            f"each MobileNetV2 alpha {options.alpha} (ImageNet weights)"
-        )
+        alike = "alike with different seeds" if not options.member_settings else "with different seeds and settings"
+        model = f"{len(members)} models trained {alike} (their image and heatmap logits averaged), each {backbone}"
     mirror = " (logits of the crop and its mirror image averaged)" if options.flip_average else ""
     drawn = (
         "puts it and a fresh blend of it into a jittered copy of itself side by side in the batch (Self-Blended Images' pairs)"
@@ -152,8 +173,10 @@ def render_seam_card(
             f"| {h['epoch']} | {h['backbone']} | {h['image_loss']:.4f} | {h['heatmap_loss']:.4f} | {_fmt(h['val_auc'])} |"
             for h in member["history"]
         )
+        own = [choice for choice in recipes[k] if choice not in common] if k < len(recipes) else []
         tables.append(
-            f"Model {k + 1} of {len(members)} (seed {member['seed']}): {member['epochs']} epochs, "
+            f"Model {k + 1} of {len(members)} (seed {member['seed']}{''.join('; ' + c for c in own)}): "
+            f"{member['epochs']} epochs, "
             f"{member['seconds'] / 60:.1f} minutes; best epoch by validation image AUC: {member['best_epoch']} "
             f"(val AUC {_fmt(member['best_val_auc'])}).\n\n"
             "| epoch | backbone | image loss | heatmap loss | val AUC |\n|---|---|---|---|---|\n" + rows

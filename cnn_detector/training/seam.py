@@ -462,6 +462,7 @@ def train_members(sources: Path, factory: Path, run_dir: Path, options: SeamOpti
         records.append(
             {
                 "seed": member.seed,
+                "settings": options.member_settings[k] if options.member_settings else "",
                 "epochs": len(history),
                 "best_epoch": best["epoch"],
                 "best_val_auc": best["val_auc"],

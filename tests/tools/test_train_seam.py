@@ -204,3 +204,25 @@ def test_model_variants_build_and_keep_their_outputs():
         assert outputs["image"].shape == (2, 1) and outputs["heatmap"].shape == (2, 16, 16, 1)
         norms = [layer for layer in backbone.layers if "BatchNormalization" in type(layer).__name__]
         assert norms and all(layer.trainable == settings.get("train_batchnorm", False) for layer in norms)
+
+
+def test_model_card_names_the_shared_and_each_members_own_settings():
+    from cnn_detector.training.model_card import render_seam_card
+
+    options = SeamOptions(
+        train_batchnorm=True, members=2, member_settings=("", "processed_reals=0.5,processed_outside=0.3")
+    )
+    history = [{"epoch": 1, "backbone": "frozen", "image_loss": 0.7, "heatmap_loss": 0.2, "val_auc": 0.6}]
+    member = {"seed": 0, "epochs": 1, "best_epoch": 1, "best_val_auc": 0.6, "seconds": 60.0, "history": history}
+    training = {"members": [member, {**member, "seed": 1}], "val_auc": 0.61, "seconds": 130.0, "machine": "test"}
+    summary = {"auc": 0.9, "recall_at_1pct_fpr": 0.5, "recall_at_0.1pct_fpr": 0.4, "face_size_only_auc": 0.5}
+    metrics = {
+        "overall": summary,
+        "per_method": {"self_blend": {**summary, "own_method": True}},
+        "per_real_folder": {},
+        "box_ap50": {"self_blend": 0.8},
+    }
+    card = render_seam_card(options, metrics, training, {}, "python tools/train_seam.py")
+    assert "with different seeds and settings" in card and "batch norm fine-tuned" in card
+    assert "Model 1 of 2 (seed 0):" in card
+    assert "Model 2 of 2 (seed 1; 50% of real faces passed whole" in card and "30% of blends made" in card
