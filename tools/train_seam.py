@@ -28,7 +28,7 @@ from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once: validation and test data
   python tools/train_seam.py                             # writes frozen_models/blend_seam
-  python tools/train_seam.py --members 1 --alpha 0.35    # one smaller model: about 2.5x faster
+  python tools/train_seam.py --members 1 --alpha 0.35    # one smaller model instead of three
   python tools/train_seam.py --members 1 --set input_size=224 --run-dir work_data/runs/seam_224 --output-root /tmp/try
   python tools/train_seam.py --quick --share /tmp/tiny_share --factory /tmp/tiny --output-root /tmp/detectors
 """
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seed", type=int, help="random seed of the blends and the weights (default 0)")
     parser.add_argument(
-        "--members", type=int, help="models trained with seeds SEED, SEED+1, ... and averaged (default 2)"
+        "--members",
+        type=int,
+        help="models trained with seeds SEED, SEED+1, ... and averaged: the recipe's first N (default 3)",
     )
     parser.add_argument("--steps-per-epoch", type=int)
     parser.add_argument("--fine-tune-learning-rate", type=float)
@@ -73,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         options = dataclasses.replace(options, pretrained=None)  # a smoke run works without ../shared/weights
     if args.quick:
         options = dataclasses.replace(options, input_size=96, batch_size=4)
-    for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate", "seed", "members"):
+    if args.members is not None:  # the first N members of the recipe (one model: the plain recipe)
+        settings = (options.member_settings + ("",) * args.members)[: args.members]
+        options = dataclasses.replace(
+            options, members=args.members, member_settings=settings if args.members > 1 else ()
+        )
+    for field in ("epochs", "steps_per_epoch", "fine_tune_learning_rate", "seed"):
         if getattr(args, field) is not None:
             options = dataclasses.replace(options, **{field: getattr(args, field)})
     try:

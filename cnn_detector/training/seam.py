@@ -56,10 +56,10 @@ class SeamOptions:
     alpha: float = 0.5
     pretrained: str | None = str(imagenet_mobilenet_v2(0.5))
     flip_average: bool = True  # score = mean of the image logits of the crop and its mirror image
-    members: int = 2  # models trained with seeds seed, seed+1, ...; their logits are averaged
+    members: int = 3  # models trained with seeds seed, seed+1, ...; their logits are averaged
     decoder_filters: int = 48
-    pool_decoder: bool = False  # the image logit also reads the decoder's pooled seam features
-    train_batchnorm: bool = False  # fine-tune batch norm (batch statistics) instead of keeping ImageNet's
+    pool_decoder: bool = True  # the image logit also reads the decoder's pooled seam features
+    train_batchnorm: bool = True  # fine-tune batch norm (batch statistics) instead of keeping ImageNet's
     heatmap_weight: float = 5.0
     epochs: int = 60
     steps_per_epoch: int = 150
@@ -73,7 +73,7 @@ class SeamOptions:
     # share of training self-blends made the other way round: the original face inside a processed surround
     processed_outside: float = 0.0
     # per member, "FIELD=VALUE,..." settings that differ from the rest (empty: members differ in seed only)
-    member_settings: tuple[str, ...] = ()
+    member_settings: tuple[str, ...] = ("", "processed_reals=0.5,processed_outside=0.3", "processed_reals=0.5")
     paired: bool = False  # each drawn face yields itself and a fresh self-blend of it, side by side (SBI)
     seed: int = 0
     quick: bool = False
@@ -106,6 +106,8 @@ def with_overrides(options: SeamOptions, assignments: list[str]) -> SeamOptions:
                 if text.lower() not in ("true", "false", "1", "0"):
                     raise ValueError("expected true or false")
                 changes[name] = text.lower() in ("true", "1")
+            elif isinstance(current, tuple):  # member_settings: one entry per member, separated by ';'
+                changes[name] = tuple(text.split(";")) if text else ()
             elif current is None or isinstance(current, str):
                 changes[name] = None if text.lower() == "none" else text
             else:
@@ -404,22 +406,31 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     return model, history
 
 
+# Options added after training runs were first recorded, with the value that trains as before.
+OPTIONS_BEFORE_THEY_EXISTED = {
+    "processed_reals": 0.0,
+    "processed_outside": 0.0,
+    "pool_decoder": False,
+    "train_batchnorm": False,
+    "member_settings": [],
+}
+
+
 def finished_training(run_dir: Path, options: SeamOptions) -> list[dict] | None:
     """The history of a training in RUN_DIR that finished with exactly these options, else None."""
     record_path, weights = Path(run_dir) / "finished.json", Path(run_dir) / "best.weights.h5"
     if not record_path.is_file() or not weights.is_file():
         return None
-    recorded = json.loads(record_path.read_text())
+    recorded = json.loads(record_path.read_text()).get("options", {})
     wanted = json.loads(json.dumps(asdict(options), default=float))
-    defaults = json.loads(json.dumps(asdict(SeamOptions()), default=float))
-    # An option added later counts as its default (which trains as before it existed); the name
+    # A record made before an option existed trained with the option's old behaviour; the name
     # only labels the model inside the shipped graph and changes nothing in training.
     same = all(
-        recorded.get("options", {}).get(field, defaults[field]) == value
+        recorded.get(field, OPTIONS_BEFORE_THEY_EXISTED.get(field)) == value
         for field, value in wanted.items()
         if field != "name"
     )
-    return recorded["history"] if same else None
+    return json.loads(record_path.read_text())["history"] if same else None
 
 
 def member_options(options: SeamOptions) -> list[SeamOptions]:

@@ -57,12 +57,12 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     report = json.loads((directory / "metrics.json").read_text())
     assert report["test"]["positives"] == ["self_blend"]
     members = report["training"]["members"]
-    assert [m["seed"] for m in members] == [0, 1] and all(len(m["history"]) == 2 for m in members)
+    assert [m["seed"] for m in members] == [0, 1, 2] and all(len(m["history"]) == 2 for m in members)
     card = (directory / "MODEL_CARD.md").read_text()
-    assert "Retrain from scratch" in card and "Model 2 of 2 (seed 1)" in card
+    assert "Retrain from scratch" in card and "Model 3 of 3 (seed 2; 50% of real faces" in card
     assert check_detector.main([str(directory)]) == 0
     # the same command again reuses both finished models instead of training them again
-    weights = [tmp_path / "run" / f"member_{k}" / "best.weights.h5" for k in range(2)]
+    weights = [tmp_path / "run" / f"member_{k}" / "best.weights.h5" for k in range(3)]
     stamps = [w.stat().st_mtime_ns for w in weights]
     assert train_seam.main(argv) == 0
     assert [w.stat().st_mtime_ns for w in weights] == stamps
@@ -103,7 +103,7 @@ def test_finished_training_is_reused_only_with_the_same_options(tmp_path):
 
 
 def test_members_differ_in_seed_and_name_only():
-    options = SeamOptions(seed=3, members=3)
+    options = SeamOptions(seed=3, members=3, member_settings=())
     members = member_options(options)
     assert [m.seed for m in members] == [3, 4, 5]
     assert [m.name for m in members] == ["blend_seam_0", "blend_seam_1", "blend_seam_2"]
@@ -153,10 +153,12 @@ def test_set_reads_each_value_as_its_field_type():
 
 
 def test_member_settings_give_each_member_its_own_options():
-    options = SeamOptions(members=3, member_settings=("", "processed_reals=0.5", "seed=7,pool_decoder=true"))
+    options = SeamOptions(
+        pool_decoder=False, members=3, member_settings=("", "processed_reals=0.5", "seed=7,pool_decoder=true")
+    )
     first, second, third = member_options(options)
     assert (first.seed, first.processed_reals, first.pool_decoder) == (0, 0.0, False)
-    assert (second.seed, second.processed_reals) == (1, 0.5)
+    assert (second.seed, second.processed_reals, second.pool_decoder) == (1, 0.5, False)
     assert (third.seed, third.pool_decoder, third.name) == (7, True, "blend_seam_2")
     assert all(m.members == 1 and m.member_settings == () for m in (first, second, third))
     for bad in ({"members": 2, "member_settings": ("",)}, {"members": 1, "member_settings": ("input_size=224",)}):
@@ -169,15 +171,20 @@ def test_member_settings_give_each_member_its_own_options():
 
 
 def test_a_record_made_before_an_option_existed_counts_it_as_its_default(tmp_path):
-    options = SeamOptions(input_size=64, pretrained=None)
-    old = dataclasses.asdict(options)
+    # what such a model trained with: batch norm frozen, no decoder pooling, no processed faces
+    before = SeamOptions(
+        input_size=64, pretrained=None, train_batchnorm=False, pool_decoder=False, members=1, member_settings=()
+    )
+    old = dataclasses.asdict(before)
     for later in ("processed_reals", "processed_outside", "pool_decoder", "train_batchnorm", "member_settings"):
         del old[later]
     old["name"] = "another_name"  # the name only labels the model in the graph
     (tmp_path / "best.weights.h5").write_bytes(b"weights")
     (tmp_path / "finished.json").write_text(json.dumps({"options": old, "history": [{"epoch": 1}]}))
-    assert finished_training(tmp_path, options) == [{"epoch": 1}]
-    assert finished_training(tmp_path, dataclasses.replace(options, processed_reals=0.5)) is None
+    assert finished_training(tmp_path, before) == [{"epoch": 1}]
+    # today's defaults train batch norm: the old record is not that training
+    assert finished_training(tmp_path, dataclasses.replace(before, train_batchnorm=True)) is None
+    assert finished_training(tmp_path, dataclasses.replace(before, processed_reals=0.5)) is None
 
 
 def test_processed_reals_go_whole_through_the_blend_source_processing(monkeypatch):
@@ -198,12 +205,18 @@ def test_processed_reals_go_whole_through_the_blend_source_processing(monkeypatc
 def test_model_variants_build_and_keep_their_outputs():
     from cnn_detector.training.seam import build_seam_model
 
-    for settings in ({"pool_decoder": True}, {"train_batchnorm": True}):
-        model, backbone = build_seam_model(SeamOptions(input_size=64, pretrained=None, **settings))
-        outputs = model(np.zeros((2, 64, 64, 3), np.float32))
-        assert outputs["image"].shape == (2, 1) and outputs["heatmap"].shape == (2, 16, 16, 1)
-        norms = [layer for layer in backbone.layers if "BatchNormalization" in type(layer).__name__]
-        assert norms and all(layer.trainable == settings.get("train_batchnorm", False) for layer in norms)
+    pooled_inputs = {}
+    for pool in (False, True):
+        for batchnorm in (False, True):
+            options = SeamOptions(input_size=64, pretrained=None, pool_decoder=pool, train_batchnorm=batchnorm)
+            model, backbone = build_seam_model(options)
+            outputs = model(np.zeros((2, 64, 64, 3), np.float32))
+            assert outputs["image"].shape == (2, 1) and outputs["heatmap"].shape == (2, 16, 16, 1)
+            norms = [layer for layer in backbone.layers if "BatchNormalization" in type(layer).__name__]
+            assert norms and all(layer.trainable == batchnorm for layer in norms)
+            pooled_inputs[pool] = model.get_layer("pooled").output.shape[-1]
+    # decoder pooling adds the decoder's max- and mean-pooled channels to what the image logit reads
+    assert pooled_inputs[True] - pooled_inputs[False] == 2 * SeamOptions().decoder_filters
 
 
 def test_model_card_names_the_shared_and_each_members_own_settings():
