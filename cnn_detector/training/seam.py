@@ -425,6 +425,10 @@ def finished_training(run_dir: Path, options: SeamOptions) -> list[dict] | None:
     wanted = json.loads(json.dumps(asdict(options), default=float))
     # A record made before an option existed trained with the option's old behaviour; the name
     # only labels the model inside the shipped graph and changes nothing in training.
+    # The weights file counts by its name: the same ImageNet file reached from another checkout.
+    for options_dict in (recorded, wanted):
+        if options_dict.get("pretrained"):
+            options_dict["pretrained"] = Path(options_dict["pretrained"]).name
     same = all(
         recorded.get(field, OPTIONS_BEFORE_THEY_EXISTED.get(field)) == value
         for field, value in wanted.items()

@@ -182,6 +182,12 @@ def test_a_record_made_before_an_option_existed_counts_it_as_its_default(tmp_pat
     (tmp_path / "best.weights.h5").write_bytes(b"weights")
     (tmp_path / "finished.json").write_text(json.dumps({"options": old, "history": [{"epoch": 1}]}))
     assert finished_training(tmp_path, before) == [{"epoch": 1}]
+    # the same ImageNet weights file reached through another checkout's path is the same start
+    old["pretrained"] = "/elsewhere/shared/weights/mobilenet_v2_0.5.h5"
+    (tmp_path / "finished.json").write_text(json.dumps({"options": old, "history": [{"epoch": 1}]}))
+    moved = dataclasses.replace(before, pretrained="/here/shared/weights/mobilenet_v2_0.5.h5")
+    assert finished_training(tmp_path, moved) == [{"epoch": 1}]
+    assert finished_training(tmp_path, dataclasses.replace(moved, pretrained="/here/other.h5")) is None
     # today's defaults train batch norm: the old record is not that training
     assert finished_training(tmp_path, dataclasses.replace(before, train_batchnorm=True)) is None
     assert finished_training(tmp_path, dataclasses.replace(before, processed_reals=0.5)) is None
