@@ -62,6 +62,12 @@ def item_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)])
 
 
+def source_stem(relative: str) -> str:
+    """A file-name stem unique to one share file: folders reuse names (two folders both have a
+    106.jpg), so the name's stem gets a digest of the whole relative path."""
+    return f"{Path(relative).stem}_{hashlib.sha256(relative.encode()).hexdigest()[:8]}"
+
+
 def face_size_px(face_box, size: tuple[int, int]) -> int:
     """The longer side of a normalized face box, in pixels of an image of ``size``."""
     return int(max((face_box[2] - face_box[0]) * size[0], (face_box[3] - face_box[1]) * size[1]))
@@ -84,9 +90,13 @@ def video_frames(path: Path, count: int) -> Iterator[tuple[int, np.ndarray]]:
 
 
 class FakeFactory:
-    def __init__(self, out_dir: Path, options: FactoryOptions = FactoryOptions()):
+    def __init__(self, out_dir: Path, options: FactoryOptions = FactoryOptions(), record_draws: bool = False):
+        """record_draws: keep each written example's random draws (self-blend settings and
+        re-encoding) in self.draws, keyed like index.csv's image column."""
         self.out_dir = Path(out_dir)
         self.options = options
+        self.draws: dict[str, dict] = {}
+        self._trace: dict | None = {} if record_draws else None
         self.finder = FaceFinder(verify=False)
         self.mesh = FaceMesh()
         self.donors: dict[str, list[Face]] = {}
@@ -129,7 +139,9 @@ class FakeFactory:
         box in ``image`` (None for a real face); face_px: the face's size in the source."""
         crop, window, scale = self._crop(image, face_box, rng)
         before = crop.shape[:2]
-        encoded, crop = fakes.reencode(crop, rng, self.options.reencode_min_scale, self.options.jpeg_min)
+        encoded, crop = fakes.reencode(
+            crop, rng, self.options.reencode_min_scale, self.options.jpeg_min, trace=self._trace
+        )
         ry, rx = crop.shape[0] / before[0], crop.shape[1] / before[1]
         objects = []
         if region is not None:
@@ -139,9 +151,10 @@ class FakeFactory:
             ymax = min(crop.shape[0], int(np.ceil((region[3] - window[1]) * scale * ry)))
             if xmax - xmin < 4 or ymax - ymin < 4:
                 self.skipped.append(f"{item.relative}: {method} region falls outside the crop")
+                self._forget_draws()
                 return
             objects.append(VocObject(method, xmin, ymin, xmax, ymax))
-        stem = f"{Path(item.relative).stem}_{tag}_{method}"
+        stem = f"{source_stem(item.relative)}_{tag}_{method}"
         folder = self.out_dir / item.split / method
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_writer(folder / f"{stem}.jpg", "wb") as handle:
@@ -164,6 +177,13 @@ class FakeFactory:
                 "face_px": str(face_px or face_size_px(face_box, image.shape[:2])),
             }
         )
+        if self._trace is not None:
+            self.draws[self.rows[-1]["image"]] = dict(self._trace)
+        self._forget_draws()
+
+    def _forget_draws(self) -> None:
+        if self._trace is not None:
+            self._trace.clear()
 
     def crop_with_landmarks(self, face: Face, rng) -> tuple[np.ndarray, np.ndarray, tuple]:
         """The face's stored crop (before re-encoding), its landmarks in the crop's pixels and
@@ -192,9 +212,10 @@ class FakeFactory:
         face_px = face_size_px(face.box, face.image.shape[:2])
         for method in self.options.methods:
             for copy in range(self.options.per_real):
+                self._forget_draws()
                 try:
                     if method == "self_blend":
-                        image, mask = fakes.self_blend(crop, landmarks, rng)
+                        image, mask = fakes.self_blend(crop, landmarks, rng, trace=self._trace)
                     elif method == "upsampling":
                         image, mask = fakes.upsampling_trace(crop, landmarks, rng)
                     else:
@@ -254,10 +275,19 @@ def select_items(items: list[ShareItem], limit_per_folder: int) -> list[ShareIte
 
 
 def run_factory(
-    share: Path, out_dir: Path, options: FactoryOptions, progress=None, factory_class: type = FakeFactory
+    share: Path,
+    out_dir: Path,
+    options: FactoryOptions,
+    progress=None,
+    factory_class: type = FakeFactory,
+    record_draws: bool = False,
+    splits: tuple[str, ...] = (),
 ) -> FakeFactory:
-    factory = factory_class(out_dir, options)
+    """Run the factory over the share (only media of SPLITS when given)."""
+    factory = factory_class(out_dir, options, record_draws=record_draws)
     items = select_items(load_share(share), options.limit_per_folder)
+    if splits:
+        items = [item for item in items if item.split in splits]
     # Reals first, so that face swaps of each split have donors from the start.
     items.sort(key=lambda i: (i.label != "real", i.relative))
     for item in progress(items) if progress else items:

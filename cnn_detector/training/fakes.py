@@ -125,27 +125,40 @@ def blend(target: np.ndarray, source: np.ndarray, mask: np.ndarray) -> np.ndarra
     return np.clip(source.astype(np.float32) * m + target.astype(np.float32) * (1 - m), 0, 255).astype(np.uint8)
 
 
-def jitter_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jitter_colour(image: np.ndarray, rng: np.random.Generator, trace: dict | None = None) -> np.ndarray:
+    """Hue, saturation and value jitter, then half of the time a blur or a sharpening; TRACE
+    (when given) receives the draws."""
+    hue, saturation, value = rng.uniform(-6, 6), rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)
+    offset = rng.uniform(-12, 12)
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.float32)
-    hsv[:, :, 0] = (hsv[:, :, 0] + rng.uniform(-6, 6)) % 180
-    hsv[:, :, 1] *= rng.uniform(0.85, 1.15)
-    hsv[:, :, 2] = hsv[:, :, 2] * rng.uniform(0.85, 1.15) + rng.uniform(-12, 12)
+    hsv[:, :, 0] = (hsv[:, :, 0] + hue) % 180
+    hsv[:, :, 1] *= saturation
+    hsv[:, :, 2] = hsv[:, :, 2] * value + offset
     out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB)
+    detail, sigma = "unchanged", 0.0
     if rng.random() < 0.5:
         sigma = rng.uniform(0.5, 1.5)
         blurred = cv2.GaussianBlur(out, (0, 0), sigma)
-        out = blurred if rng.random() < 0.5 else cv2.addWeighted(out, 1.6, blurred, -0.6, 0)
+        detail = "blurred" if rng.random() < 0.5 else "sharpened"
+        out = blurred if detail == "blurred" else cv2.addWeighted(out, 1.6, blurred, -0.6, 0)
+    if trace is not None:
+        trace.update(hue_shift=abs(hue), saturation_change=abs(saturation - 1), value_change=abs(value - 1))
+        trace.update(brightness_offset=abs(offset), detail=detail, detail_sigma=sigma)
     return out
 
 
-def jittered_copy(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def jittered_copy(
+    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, trace: dict | None = None
+) -> np.ndarray:
     """The whole image colour-jittered (sometimes blurred or sharpened), scaled by 0.95-1.05
     about the face centre and shifted by up to 3% of the face width: a self-blend's source."""
     height, width = image.shape[:2]
-    source = jitter_colour(image, rng)
+    source = jitter_colour(image, rng, trace)
     scale = rng.uniform(0.95, 1.05)
     face_size = np.ptp(landmarks[:, 0])
     shift = rng.uniform(-0.03, 0.03, 2) * face_size
+    if trace is not None:
+        trace.update(scale_change=abs(scale - 1), shift=float(np.hypot(*shift) / max(face_size, 1e-6)))
     centre = landmarks[:, :2].mean(0)
     affine = cv2.getRotationMatrix2D(tuple(map(float, centre)), 0.0, scale)
     affine[:, 2] += shift
@@ -153,17 +166,24 @@ def jittered_copy(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Gener
 
 
 def self_blend(
-    image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, processed_outside: bool = False
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    rng: np.random.Generator,
+    processed_outside: bool = False,
+    trace: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Self-blended image (Shiohara & Yamasaki, 2022): the face blended into a colour-, scale-
     and position-jittered copy of itself through a deformed, blurred face mask. With
     processed_outside the roles swap (the original face inside a jittered surround), as SBI's
     source-target augmentation does: the seam is the same, the processing is on the other side."""
     height, width = image.shape[:2]
-    source = jittered_copy(image, landmarks, rng)
-    points = landmarks[FACE_OVAL] if rng.random() < 0.6 else landmarks[INNER_FACE]
+    source = jittered_copy(image, landmarks, rng, trace)
+    region = "face oval" if rng.random() < 0.6 else "inner face"
+    points = landmarks[FACE_OVAL] if region == "face oval" else landmarks[INNER_FACE]
     mask = soften(deform(hull_mask((height, width), points), rng), rng)
     mask *= rng.choice([1.0, rng.uniform(0.5, 1.0)])
+    if trace is not None:
+        trace.update(mask_region=region, blend_strength=float(mask.max()))
     if processed_outside:
         return blend(source, image, mask), mask
     return blend(image, source, mask), mask
@@ -249,7 +269,7 @@ def mask_box(mask: np.ndarray, threshold: float = 0.1) -> tuple[int, int, int, i
 
 
 def reencode(
-    image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4, jpeg_min: int = 30
+    image: np.ndarray, rng: np.random.Generator, min_scale: float = 0.4, jpeg_min: int = 30, trace: dict | None = None
 ) -> tuple[bytes, np.ndarray]:
     """Random resize (down, then back up half the time) and JPEG quality 30-95, as sharing
     does; returns the JPEG bytes and the decoded RGB image."""
@@ -261,6 +281,8 @@ def reencode(
         )
         image = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) if rng.random() < 0.5 else small
     quality = int(rng.integers(jpeg_min, 96))
+    if trace is not None:
+        trace.update(reencode_scale=scale if scale < 0.97 else 1.0, jpeg_quality=quality)
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("JPEG encoding failed")

@@ -38,7 +38,7 @@ from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
 from cnn_detector.training import fakes
 from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
 from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
-from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory
+from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory, source_stem
 from cnn_detector.training.metrics import roc_auc
 from cnn_detector.training.share import imagenet_mobilenet_v2
 
@@ -130,7 +130,7 @@ class BlendSourceWriter(FakeFactory):
         crop, landmarks, _ = self.crop_with_landmarks(face, rng)
         folder = self.out_dir / item.split
         folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{Path(item.relative).stem}_{abs(hash(item.relative)) % 10**8:08d}_{tag}"
+        stem = f"{source_stem(item.relative)}_{tag}"
         cv2.imwrite(str(folder / f"{stem}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
         np.save(folder / f"{stem}.npy", landmarks.astype(np.float32))
         self.rows.append(

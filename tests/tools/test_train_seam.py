@@ -245,3 +245,20 @@ def test_model_card_names_the_shared_and_each_members_own_settings():
     assert "with different seeds and settings" in card and "batch norm fine-tuned" in card
     assert "Model 1 of 2 (seed 0):" in card
     assert "Model 2 of 2 (seed 1; 50% of real faces passed whole" in card and "30% of blends made" in card
+
+
+def test_blend_difficulty_replays_every_self_blend_and_groups_them(tiny_share_dir, tiny_factory, tmp_path, capsys):
+    import csv
+
+    from tools import blend_difficulty
+
+    with open(tiny_factory / "index.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    split = max(("val", "test"), key=lambda s: sum(r["split"] == s and r["method"] == "self_blend" for r in rows))
+    argv = ["--share", str(tiny_share_dir), "--factory", str(tiny_factory), "--split", split]
+    assert blend_difficulty.main(argv + ["--json", str(tmp_path / "d.json")]) == 0
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["self_blends"] > 0 and report["replayed"] == report["self_blends"]
+    for draw in ("detail", "hue_shift", "jpeg_quality"):
+        assert sum(g["fakes"] for g in report["groups"] if g["draw"] == draw) == report["replayed"]
+    assert "| blended copy blurred / sharpened / unchanged |" in capsys.readouterr().out

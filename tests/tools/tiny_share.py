@@ -10,12 +10,13 @@ from cnn_detector.training.share import split_of
 SAMPLES = PROJECT_ROOT / "samples"
 
 
-def tiny_share(root):
-    """MANIFEST.csv + copies of the sample photos under the folder names the factory knows."""
+def tiny_share(root, plan=None):
+    """MANIFEST.csv + copies of the sample photos under the folder names the factory knows;
+    plan: (folder, label, source photos, count) per folder."""
     rows = []
     reals = sorted(SAMPLES.glob("real_*.jpg"))
     fakes = sorted(SAMPLES.glob("fake_*.jpg"))
-    plan = [("real_images/deepface", "real", reals, 16), ("fake_images/stylegan_boredhumans", "fake", fakes, 8)]
+    plan = plan or [("real_images/deepface", "real", reals, 16), ("fake_images/stylegan_boredhumans", "fake", fakes, 8)]
     for folder, label, sources, count in plan:
         (root / folder).mkdir(parents=True)
         for k in range(count):
