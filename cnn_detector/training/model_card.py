@@ -207,6 +207,20 @@ Retrain from scratch:
 
     {command or "python tools/train_seam.py"}
 
-{test_sections(metrics)}
+{test_sections(metrics)}{difficulty_section(metrics)}
 Numbers in this card come from `metrics.json` beside it, written by `tools/train_seam.py`.
+"""
+
+
+def difficulty_section(metrics: dict) -> str:
+    """Which test self-blends it misses, by the draws that made them (tools/blend_difficulty.py)."""
+    if "blend_difficulty" not in metrics:
+        return ""
+    from cnn_detector.training.difficulty import render_difficulty
+
+    return f"""## Which self-blends it misses
+The test split's self-blends grouped by the random draws that made them (the factory replayed with
+its draws recorded; `python tools/blend_difficulty.py` prints the same table for any detector):
+
+{render_difficulty(metrics["blend_difficulty"])}
 """

@@ -549,8 +549,12 @@ def train_and_ship_seam(
     copy_samples(directory, (METHOD,))
     write_expected(detector, FaceFinder())
     scored = score_images(detector, factory, read_index(factory, "test"))
-    detector.close()
     metrics = detector_metrics(scored, (METHOD,))
+    if Path(share, "MANIFEST.csv").is_file() and not options.quick:
+        from cnn_detector.training.difficulty import blend_difficulty
+
+        metrics["blend_difficulty"] = blend_difficulty(detector, share, factory, "test")
+    detector.close()
     # members count with their recorded epoch times (also when reused from an earlier run)
     seconds = preparing + sum(m["seconds"] for m in members) + time.perf_counter() - started
     training = {

@@ -245,6 +245,12 @@ def test_model_card_names_the_shared_and_each_members_own_settings():
     assert "with different seeds and settings" in card and "batch norm fine-tuned" in card
     assert "Model 1 of 2 (seed 0):" in card
     assert "Model 2 of 2 (seed 1; 50% of real faces passed whole" in card and "30% of blends made" in card
+    assert "Which self-blends it misses" not in card  # no replayed draws: no section
+    groups = [{"draw": "detail", "group": "sharpened", "fakes": 3, "auc": 0.75}]
+    report = {"split": "test", "self_blends": 4, "replayed": 3, "reals": 5, "auc": 0.8, "groups": groups}
+    card = render_seam_card(options, {**metrics, "blend_difficulty": report}, training, {}, "")
+    assert "## Which self-blends it misses" in card
+    assert "| blended copy blurred / sharpened / unchanged | sharpened | 3 | 0.750 |" in card
 
 
 def test_blend_difficulty_replays_every_self_blend_and_groups_them(tiny_share_dir, tiny_factory, tmp_path, capsys):
