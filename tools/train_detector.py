@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory          # once: the training data
   python tools/train_detector.py --config configs/detectors/gan_face.yaml
   python tools/train_detector.py --config configs/detectors/gan_face.yaml --resume   # after an interruption
+  python tools/train_detector.py --config configs/detectors/gan_face.yaml --evaluate-only  # remeasure, same graph
   python tools/train_detector.py --config configs/detectors/gan_face.yaml --quick \\
       --factory /tmp/tiny --output-root /tmp/detectors               # CI-sized smoke run
 """
@@ -41,13 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny model and a few steps: a smoke test")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="no training: measure the shipped detector again on the test split (metrics.json, MODEL_CARD.md)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
     from cnn_detector.training.config import load_train_config
-    from cnn_detector.training.pipeline import PipelineOptions, train_and_ship
+    from cnn_detector.training.pipeline import PipelineOptions, remeasure_detector, train_and_ship
 
     try:
         config = load_train_config(args.config, quick=args.quick)
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir or PROJECT_ROOT / "work_data" / "runs" / (
         config.detector.name + ("_quick" if args.quick else "")
     )
-    if run_dir.exists() and not args.resume and any(run_dir.glob("ckpt/*")):
+    if run_dir.exists() and not args.resume and not args.evaluate_only and any(run_dir.glob("ckpt/*")):
         log.error("%s holds checkpoints of an earlier run: pass --resume to continue it, or remove it", run_dir)
         return EXIT_USAGE
     command = "python tools/train_detector.py " + " ".join(
@@ -77,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         run_dir=run_dir,
         output_root=args.output_root,
         progress=not args.no_progress,
-        command=command.replace(" --resume", ""),
+        command=command.replace(" --resume", "").replace(" --evaluate-only", ""),
     )
     try:
-        report = train_and_ship(config, options)
+        report = (remeasure_detector if args.evaluate_only else train_and_ship)(config, options)
     except (FileNotFoundError, ValueError) as err:
         log.error("%s", err)
         return EXIT_USAGE

@@ -73,7 +73,13 @@ Box average precision (IoU 0.5): {", ".join(f"{k} {_fmt(v)}" for k, v in metrics
 
 
 def render_model_card(
-    config: TrainConfig, metrics: dict, training: dict, data_counts: dict, licences: dict, command: str
+    config: TrainConfig,
+    metrics: dict,
+    training: dict,
+    data_counts: dict,
+    licences: dict,
+    command: str,
+    remeasured: bool = False,
 ) -> str:
     d = config.detector
     counts = "\n".join(f"| {split} | {c['positives']} | {c['negatives']} |" for split, c in data_counts.items())
@@ -83,6 +89,11 @@ def render_model_card(
         for h in training["history"]
     )
     m = config.model
+    remeasure_note = (
+        f" (test numbers measured again, graph unchanged, by `{command} --evaluate-only` after the factory changed)"
+        if remeasured
+        else ""
+    )
     return f"""# {d.name} (version {d.version})
 
 {d.description}
@@ -116,7 +127,7 @@ Retrain from scratch (same seed, same numbers up to thread scheduling):
 
     {command}
 
-{test_sections(metrics)}Numbers in this card come from `metrics.json` beside it, written by `tools/train_detector.py`.
+{test_sections(metrics)}Numbers in this card come from `metrics.json` beside it, written by `tools/train_detector.py`{remeasure_note}.
 """
 
 

@@ -133,10 +133,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     copy_samples(directory, config.data.positives)
     write_expected(detector, FaceFinder())
-    test_rows = read_index(options.factory, "test")
-    scored = score_images(detector, options.factory, test_rows)
     detector.close()
-    metrics = detector_metrics(scored, config.data.positives)
     counts = {}
     for split, record in records.items():
         positives, negatives = count_records(record)
@@ -149,7 +146,23 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
         "history": result.history,
     }
+    return document_detector(config, options, directory, training, counts)
+
+
+def document_detector(
+    config: TrainConfig, options: PipelineOptions, directory: Path, training: dict, counts: dict, remeasured=False
+) -> dict:
+    """Score the detector in DIRECTORY on the factory's held-out test split and write its
+    metrics.json and MODEL_CARD.md (training record and data counts as given)."""
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
+    try:
+        scored = score_images(detector, options.factory, read_index(options.factory, "test"))
+    finally:
+        detector.close()
+    metrics = detector_metrics(scored, config.data.positives)
     report = {"detector": config.detector.name, "training": training, "data": counts, "test": metrics}
+    if remeasured:
+        report["test_remeasured"] = True
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
     folders = {s.source_folder for s in scored}
     card = render_model_card(
@@ -159,9 +172,26 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
         counts,
         licences_of(load_share(options.share), folders) if Path(options.share).is_dir() else {},
         options.command,
+        remeasured=remeasured,
     )
     atomic_write_text(directory / "MODEL_CARD.md", card)
     return report
+
+
+def remeasure_detector(config: TrainConfig, options: PipelineOptions) -> dict:
+    """Measure a trained detector again on the factory's current test split, graph unchanged
+    (after the factory changed): its training record stays, its test numbers and card are
+    rewritten."""
+    directory = options.output_root / config.detector.name
+    metrics = directory / "metrics.json"
+    if not metrics.is_file():
+        raise FileNotFoundError(f"{metrics}: no trained {config.detector.name} to measure; train it first")
+    try:
+        old = json.loads(metrics.read_text())
+        training, counts = old["training"], old["data"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{metrics}: not a training record ({err})") from err
+    return document_detector(config, options, directory, training, counts, remeasured=True)
 
 
 def _cpu_count() -> int:

@@ -3,6 +3,7 @@ make_fakes -> voc/TFRecords -> train_detector --quick -> a detector directory th
 registry accepts and detect_image.py runs."""
 
 import csv
+import json
 
 import pytest
 import yaml
@@ -61,6 +62,27 @@ def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("source,frame_index")
     # A second run into the same run directory must not silently mix with the first.
     assert train_detector.main(train) == 1
+
+    # The factory changes (here: its test stylegan fakes go): --evaluate-only measures the same
+    # graph again, keeps the training record and says so in the card.
+    graph = (directory / "frozen_inference_graph.pb").read_bytes()
+    before = json.loads((directory / "metrics.json").read_text())
+    assert before["test"]["per_method"]["stylegan"]["n_fake"] > 0
+    kept = [r for r in index if not (r["split"] == "test" and r["method"] == "stylegan")]
+    with open(factory / "index.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(index[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    assert train_detector.main([*train, "--evaluate-only"]) == 0
+    after = json.loads((directory / "metrics.json").read_text())
+    assert "stylegan" not in after["test"]["per_method"] and after["test_remeasured"] is True
+    assert after["training"] == before["training"] and after["data"] == before["data"]
+    assert after["test"]["overall"]["n_real"] == before["test"]["overall"]["n_real"]
+    assert (directory / "frozen_inference_graph.pb").read_bytes() == graph
+    card = (directory / "MODEL_CARD.md").read_text()
+    assert "--evaluate-only" in card and "| stylegan |" not in card.split("## Held-out test split")[1]
+    # Nothing trained yet: a clear usage error, not a traceback.
+    assert train_detector.main([*train[:-1], str(tmp_path / "empty"), "--evaluate-only"]) == 1
 
 
 @pytest.mark.parametrize("bad", ["unknown: 1\n", "detector: {name: x}\n"])
