@@ -150,7 +150,12 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
 
 
 def document_detector(
-    config: TrainConfig, options: PipelineOptions, directory: Path, training: dict, counts: dict, remeasured: bool = False
+    config: TrainConfig,
+    options: PipelineOptions,
+    directory: Path,
+    training: dict,
+    counts: dict,
+    remeasured: bool = False,
 ) -> dict:
     """Score the detector in DIRECTORY on the factory's held-out test split and write its
     metrics.json and MODEL_CARD.md (training record and data counts as given)."""
