@@ -29,6 +29,8 @@ EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once: validation and test data
   python tools/train_seam.py                             # writes frozen_models/blend_seam
   python tools/train_seam.py --members 1 --alpha 0.35    # one smaller model instead of three
+  python tools/train_seam.py --members 2 --set restart_epochs=40 --recover-from frozen_models/blend_seam
+                                                         # a second cycle on top of the shipped models
   python tools/train_seam.py --members 1 --set input_size=224 --run-dir work_data/runs/seam_224 --output-root /tmp/try
   python tools/train_seam.py --quick --share /tmp/tiny_share --factory /tmp/tiny --output-root /tmp/detectors
 """
@@ -58,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FIELD=VALUE",
         help="any other training option (cnn_detector/training/seam.py SeamOptions), e.g. --set input_size=224",
     )
+    parser.add_argument(
+        "--recover-from",
+        type=Path,
+        metavar="DETECTOR_DIR",
+        help="first read a shipped blend_seam's finished models back into --run-dir (weights from its graph, "
+        "records from its metrics.json), so that models trained with the same options are reused",
+    )
     parser.add_argument("--quick", action="store_true", help="a few steps: a smoke test")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -65,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     if factory_missing(args.factory):
         return EXIT_USAGE
-    from cnn_detector.training.seam import SeamOptions, train_and_ship_seam, with_overrides
+    from cnn_detector.training.seam import SeamOptions, recover_finished, train_and_ship_seam, with_overrides
     from cnn_detector.training.share import imagenet_mobilenet_v2
 
     options = SeamOptions(quick=args.quick)
@@ -91,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     try:
+        if args.recover_from:
+            recover_finished(args.recover_from, args.run_dir)
         report = train_and_ship_seam(
             args.share,
             args.factory,

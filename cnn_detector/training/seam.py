@@ -67,6 +67,9 @@ class SeamOptions:
     batch_size: int = 16
     learning_rate: float = 2e-3
     fine_tune_learning_rate: float = 2e-4
+    # a second cosine cycle after the first (SGDR's warm restart), from the best epoch of the first
+    restart_epochs: int = 0
+    restart_learning_rate: float = 1e-4
     # share of real training faces passed whole through the blend's source processing (colour
     # jitter, blur/sharpen, warp): the fake is then told apart by the seam, not by the processing
     processed_reals: float = 0.0
@@ -216,7 +219,8 @@ def example_stream(pairs, options: SeamOptions, seed: int):
             yield image.astype(np.float32), {"image": np.array([label], np.float32), "heatmap": target[:, :, None]}
 
 
-def training_dataset(pairs, options: SeamOptions):
+def training_dataset(pairs, options: SeamOptions, stream: int = 0):
+    """Batches of fresh examples; STREAM picks other random draws (a restart cycle sees new blends)."""
     import tensorflow as tf
 
     size, heat = options.input_size, options.heatmap_size
@@ -229,7 +233,7 @@ def training_dataset(pairs, options: SeamOptions):
     group = 2 if options.paired else 1
     streams = [
         tf.data.Dataset.from_generator(
-            lambda k=k: example_stream(pairs, options, options.seed * 100 + k), output_signature=signature
+            lambda k=k: example_stream(pairs, options, options.seed * 100 + 10 * stream + k), output_signature=signature
         ).batch(group)
         for k in range(2)
     ]
@@ -335,10 +339,13 @@ def image_logits(model, images: np.ndarray, options: SeamOptions) -> np.ndarray:
 
 def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions, progress: bool = True):
     """Fresh self-blends every step; the epoch with the best validation AUC (factory val split:
-    its self-blends against its reals) is kept. Returns (model, history)."""
+    its self-blends against its reals) is kept. With restart_epochs, the first cycle's training
+    (reused when finished) continues in RUN_DIR/restart. Returns (model, history)."""
     import tensorflow as tf
-    import tf_keras
 
+    if options.restart_epochs:
+        model, first = train_seam(sources, factory, run_dir, first_cycle(options), progress)
+        return restart_seam(model, first, sources, factory, Path(run_dir) / "restart", options, progress)
     tf.keras.utils.set_random_seed(options.seed)
     pairs = load_sources(sources)
     model, backbone = build_seam_model(options)
@@ -347,22 +354,77 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
         log.info("%s: training with these options already finished; reusing its best weights", run_dir)
         model.load_weights(str(run_dir / "best.weights.h5"))
         return model, finished
-    val_images, val_labels, _ = factory_split(factory, "val", options)
-    if len(set(val_labels)) < 2 and not options.quick:
-        raise ValueError(f"{factory}: the validation split needs real faces and self-blends")
-    data = iter(training_dataset(pairs, options))
+    val = validation_set(factory, options)
     epochs = 2 if options.quick else options.epochs
     steps = 2 if options.quick else options.steps_per_epoch
     head_only = min(options.head_only_epochs, epochs - 1)
+    cycles = ((0, head_only, options.learning_rate, False), (head_only, epochs, options.fine_tune_learning_rate, True))
+    data = iter(training_dataset(pairs, options))
+    history = run_epochs(model, backbone, data, val, cycles, steps, run_dir, options, progress)
+    return model, history
+
+
+def first_cycle(options: SeamOptions) -> SeamOptions:
+    """The options of a restarted training's first cycle (as if the restart did not exist)."""
+    return replace(options, restart_epochs=0, restart_learning_rate=SeamOptions.restart_learning_rate)
+
+
+def restart_seam(model, first: list[dict], sources, factory, run_dir: Path, options: SeamOptions, progress=True):
+    """A second cosine cycle of restart_epochs from MODEL (the first cycle's best epoch), at
+    restart_learning_rate, on new draws; the best epoch of both cycles is kept."""
+    import tensorflow as tf
+
+    finished = finished_training(run_dir, options)
+    if finished is not None:
+        log.info("%s: restart with these options already finished; reusing its best weights", run_dir)
+        model.load_weights(str(run_dir / "best.weights.h5"))
+        return model, finished
+    tf.keras.utils.set_random_seed(options.seed + 1000)
+    data = iter(training_dataset(load_sources(sources), options, stream=1))
+    start, epochs = len(first), 2 if options.quick else options.restart_epochs
+    cycle = ((start, start + epochs, options.restart_learning_rate, True),)
+    val = validation_set(factory, options)
+    best = roc_auc(val[1], image_logits(model, val[0], options))  # the first cycle's best, until beaten
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(Path(run_dir) / "best.weights.h5"))
+    history = run_epochs(
+        model,
+        model.get_layer("backbone"),
+        data,
+        val,
+        cycle,
+        2 if options.quick else options.steps_per_epoch,
+        run_dir,
+        options,
+        progress,
+        list(first),
+        best,
+    )
+    return model, history
+
+
+def validation_set(factory: Path, options: SeamOptions):
+    images, labels, _ = factory_split(factory, "val", options)
+    if len(set(labels)) < 2 and not options.quick:
+        raise ValueError(f"{factory}: the validation split needs real faces and self-blends")
+    return images, labels
+
+
+def run_epochs(model, backbone, data, val, cycles, steps, run_dir, options, progress=True, history=None, best=-1.0):
+    """Train through CYCLES ((first epoch, end epoch, learning rate, fine-tune backbone), each a
+    cosine decay), keep the epoch with the best validation AUC in RUN_DIR/best.weights.h5, load
+    it, record the finished training in RUN_DIR/finished.json and return the history."""
+    import tf_keras
+
+    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    best_path, best, history = run_dir / "best.weights.h5", -1.0, []
-    for phase, (first, last, rate) in enumerate(
-        ((0, head_only, options.learning_rate), (head_only, epochs, options.fine_tune_learning_rate))
-    ):
+    best_path, history = run_dir / "best.weights.h5", list(history or [])
+    end = max((last for _, last, _, _ in cycles), default=0)
+    for first, last, rate, fine_tune in cycles:
         if last <= first:
             continue
-        backbone.trainable = phase == 1
-        if phase == 1:
+        backbone.trainable = fine_tune
+        if fine_tune:
             freeze_batchnorm(backbone, options)
         schedule = tf_keras.optimizers.schedules.CosineDecay(rate, (last - first) * steps)
         model.compile(
@@ -376,13 +438,12 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
         for epoch in range(first, last):
             started = time.perf_counter()
             fit_history = model.fit(data, steps_per_epoch=steps, epochs=1, verbose=1 if progress else 0)
-            scores = image_logits(model, val_images, options)
-            auc = roc_auc(val_labels, scores)
+            auc = roc_auc(val[1], image_logits(model, val[0], options))
             losses = {k: float(v[-1]) for k, v in fit_history.history.items()}
             history.append(
                 {
                     "epoch": epoch + 1,
-                    "backbone": "fine-tuned" if phase == 1 else "frozen",
+                    "backbone": "fine-tuned" if fine_tune else "frozen",
                     "image_loss": losses.get("image_loss", float("nan")),
                     "heatmap_loss": losses.get("heatmap_loss", float("nan")),
                     "val_auc": auc,
@@ -392,7 +453,7 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
             log.info(
                 "epoch %d/%d: loss %.4f (heatmap %.4f), val AUC %.3f",
                 epoch + 1,
-                epochs,
+                end,
                 losses["loss"],
                 history[-1]["heatmap_loss"],
                 auc,
@@ -403,7 +464,7 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     model.load_weights(str(best_path))
     record = {"options": asdict(options), "history": history}
     atomic_write_text(run_dir / "finished.json", json.dumps(record, indent=1, default=float))
-    return model, history
+    return history
 
 
 # Options added after training runs were first recorded, with the value that trains as before.
@@ -413,6 +474,8 @@ OPTIONS_BEFORE_THEY_EXISTED = {
     "pool_decoder": False,
     "train_batchnorm": False,
     "member_settings": [],
+    "restart_epochs": 0,
+    "restart_learning_rate": SeamOptions.restart_learning_rate,
 }
 
 
@@ -492,6 +555,108 @@ def train_members(sources: Path, factory: Path, run_dir: Path, options: SeamOpti
         val_auc = roc_auc(val_labels, image_logits(model, val_images, options))
     log.info("%s: %d model(s), validation AUC %.3f", options.name, len(models), val_auc)
     return model, records, val_auc
+
+
+# Where each Keras weight of a layer lives in a frozen graph: the constant that replaced the
+# variable its op read (convert_variables_to_constants_v2 keeps the read op's name).
+FROZEN_WEIGHT_READS = {
+    "BatchNormalization": (
+        "ReadVariableOp",
+        "ReadVariableOp_1",
+        "FusedBatchNormV3/ReadVariableOp",
+        "FusedBatchNormV3/ReadVariableOp_1",
+    ),
+    "Conv2D": ("Conv2D/ReadVariableOp", "BiasAdd/ReadVariableOp"),
+    "DepthwiseConv2D": ("depthwise/ReadVariableOp", "BiasAdd/ReadVariableOp"),
+    "SeparableConv2D": (
+        "separable_conv2d/ReadVariableOp",
+        "separable_conv2d/ReadVariableOp_1",
+        "BiasAdd/ReadVariableOp",
+    ),
+    "Dense": ("MatMul/ReadVariableOp", "BiasAdd/ReadVariableOp"),
+}
+
+
+def options_from_record(record: dict) -> SeamOptions:
+    """SeamOptions from a metrics.json / finished.json record (lists back to tuples, unknown
+    fields left out)."""
+    fields = {f.name for f in dataclasses.fields(SeamOptions)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in record.items() if k in fields}
+    return SeamOptions(**values)
+
+
+def load_frozen_weights(model, constants: dict, prefix: str) -> None:
+    """Set MODEL's weights from a frozen graph's CONSTANTS (name -> array) under PREFIX."""
+    for layer in model.layers:
+        owners = (
+            [(f"{prefix}{layer.name}/{sub.name}/", sub) for sub in layer.layers] if hasattr(layer, "layers") else []
+        )
+        for path, owner in owners or [(f"{prefix}{layer.name}/", layer)]:
+            if not owner.weights:
+                continue
+            reads = FROZEN_WEIGHT_READS.get(type(owner).__name__)
+            if reads is None:
+                raise ValueError(f"{path}: no frozen-graph name known for a {type(owner).__name__} layer")
+            values = []
+            for read, weight in zip(reads, owner.weights):
+                value = constants.get(f"{path}{read}/resource")
+                if value is None or value.shape != tuple(weight.shape):
+                    raise ValueError(f"{path}{read}: missing from the graph or not shaped {tuple(weight.shape)}")
+                values.append(value)
+            owner.set_weights(values)
+
+
+def recover_finished(directory: Path, run_dir: Path) -> list[Path]:
+    """Write a shipped seam detector's finished trainings back into RUN_DIR, as train_members
+    lays them out: each model's weights read from the frozen graph, its record from
+    metrics.json. A later run can then add a restart cycle or models without retraining what
+    was shipped (work_data/ does not travel; the detector directory does). The recovered models
+    must give the graph's own scores. Returns the folders written."""
+    import tensorflow as tf
+
+    from cnn_detector.graph_trust import read_and_verify_graph
+
+    directory, run_dir = Path(directory), Path(run_dir)
+    training = json.loads((directory / "metrics.json").read_text())["training"]
+    shipped = options_from_record(training["options"])
+    spec = load_detector_spec(directory)
+    graph = read_and_verify_graph(spec.graph_path, spec.manifest.sha256).graph_def
+    constants = {n.name: tf.make_ndarray(n.attr["value"].tensor) for n in graph.node if n.op == "Const"}
+    members, written, models = member_options(shipped), [], []
+    for member in members:
+        model, _ = build_seam_model(replace(member, pretrained=None))
+        load_frozen_weights(
+            model, constants, f"{shipped.name}/{member.name}/" if len(members) > 1 else f"{shipped.name}/"
+        )
+        models.append(model)
+    check_recovered(directory, average_models(models, shipped), shipped)
+    for k, (member, model, record) in enumerate(zip(members, models, training["members"])):
+        member_dir = run_dir if len(members) == 1 else run_dir / f"member_{k}"
+        if member.restart_epochs:
+            member_dir = member_dir / "restart"
+        if finished_training(member_dir, member) is not None:
+            continue
+        member_dir.mkdir(parents=True, exist_ok=True)
+        model.save_weights(str(member_dir / "best.weights.h5"))
+        finished = {"options": asdict(member), "history": record["history"], "recovered_from": str(directory)}
+        atomic_write_text(member_dir / "finished.json", json.dumps(finished, indent=1, default=float))
+        written.append(member_dir)
+    log.info("%s: %d finished model(s) recovered into %s", directory, len(written), run_dir)
+    return written
+
+
+def check_recovered(directory: Path, model, options: SeamOptions, count: int = 8) -> None:
+    """The recovered MODEL must score random crops as the frozen graph does."""
+    images = np.random.default_rng(0).integers(0, 256, (count, options.input_size, options.input_size, 3), np.uint8)
+    expected = 1 / (1 + np.exp(-image_logits(model, images.astype(np.float32), options)))
+    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=count))
+    try:
+        found = detector.detect(list(images), min_score=0.0)
+    finally:
+        detector.close()
+    scores = np.array([max((d.score for d in detections), default=0.0) for detections in found])
+    if not np.allclose(scores, expected, atol=1e-4):
+        raise ValueError(f"{directory}: recovered models score {expected} where the graph scores {scores}")
 
 
 def labelmap_field(output_root: Path, name: str) -> dict:
