@@ -193,6 +193,14 @@ def render_seam_card(
             "| epoch | backbone | image loss | heatmap loss | val AUC |\n|---|---|---|---|---|\n" + rows
         )
     per_member = "\n\n".join(tables)
+    restarted = sum(h.get("cycle", 1) == 2 for h in members[0]["history"])
+    first_cycle = members[0]["epochs"] - restarted
+    restart = (
+        f"; then a restart cycle (SGDR's warm restart): {restarted} more epochs from the first cycle's best epoch, "
+        f"cosine decay from {options.restart_learning_rate}, on new draws"
+        if restarted
+        else ""
+    )
     return f"""# {options.name} (version 1.0.0)
 
 Faces blended into a jittered copy of themselves (or into another face) through a soft mask.
@@ -208,7 +216,7 @@ Source folders and licences:
 {licence_lines}
 
 ## Training
-Each model: {members[0]["epochs"]} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}; the epoch with the best validation image AUC is kept.
+Each model: {first_cycle} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}{restart}; the epoch with the best validation image AUC is kept.
 Validation image AUC of the shipped detector: {_fmt(training["val_auc"])}.
 Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]} (the models' measured epoch times, plus data preparation, export, calibration and test).
 

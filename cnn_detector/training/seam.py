@@ -381,12 +381,10 @@ def restart_seam(model, first: list[dict], sources, factory, run_dir: Path, opti
         return model, finished
     tf.keras.utils.set_random_seed(options.seed + 1000)
     data = iter(training_dataset(load_sources(sources), options, stream=1))
-    start, epochs = len(first), 2 if options.quick else options.restart_epochs
-    cycle = ((start, start + epochs, options.restart_learning_rate, True),)
+    done, epochs = len(first), 2 if options.quick else options.restart_epochs
+    cycle = ((done, done + epochs, options.restart_learning_rate, True),)
     val = validation_set(factory, options)
-    best = roc_auc(val[1], image_logits(model, val[0], options))  # the first cycle's best, until beaten
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(Path(run_dir) / "best.weights.h5"))
+    start = (roc_auc(val[1], image_logits(model, val[0], options)), model.get_weights())  # to beat
     history = run_epochs(
         model,
         model.get_layer("backbone"),
@@ -398,7 +396,8 @@ def restart_seam(model, first: list[dict], sources, factory, run_dir: Path, opti
         options,
         progress,
         list(first),
-        best,
+        start,
+        cycle=2,
     )
     return model, history
 
@@ -410,15 +409,20 @@ def validation_set(factory: Path, options: SeamOptions):
     return images, labels
 
 
-def run_epochs(model, backbone, data, val, cycles, steps, run_dir, options, progress=True, history=None, best=-1.0):
+def run_epochs(
+    model, backbone, data, val, cycles, steps, run_dir, options, progress=True, history=None, start=None, cycle=1
+):
     """Train through CYCLES ((first epoch, end epoch, learning rate, fine-tune backbone), each a
-    cosine decay), keep the epoch with the best validation AUC in RUN_DIR/best.weights.h5, load
-    it, record the finished training in RUN_DIR/finished.json and return the history."""
+    cosine decay; their epochs recorded as cycle CYCLE). The epoch with the best validation AUC
+    is kept in RUN_DIR/best.weights.h5 (START: (AUC, weights) to beat) and loaded; the finished
+    training is recorded in RUN_DIR/finished.json. Returns the history."""
     import tf_keras
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     best_path, history = run_dir / "best.weights.h5", list(history or [])
+    best, start_weights = start if start is not None else (-1.0, None)
+    kept = False
     end = max((last for _, last, _, _ in cycles), default=0)
     for first, last, rate, fine_tune in cycles:
         if last <= first:
@@ -443,6 +447,7 @@ def run_epochs(model, backbone, data, val, cycles, steps, run_dir, options, prog
             history.append(
                 {
                     "epoch": epoch + 1,
+                    "cycle": cycle,
                     "backbone": "fine-tuned" if fine_tune else "frozen",
                     "image_loss": losses.get("image_loss", float("nan")),
                     "heatmap_loss": losses.get("heatmap_loss", float("nan")),
@@ -459,9 +464,13 @@ def run_epochs(model, backbone, data, val, cycles, steps, run_dir, options, prog
                 auc,
             )
             if not auc <= best:  # NaN (quick runs) keeps the latest
-                best = auc
+                best, kept = auc, True
                 model.save_weights(str(best_path))
-    model.load_weights(str(best_path))
+    if kept:
+        model.load_weights(str(best_path))
+    else:  # no epoch beat the start (saved now: the compiled model's file layout)
+        model.set_weights(start_weights)
+        model.save_weights(str(best_path))
     record = {"options": asdict(options), "history": history}
     atomic_write_text(run_dir / "finished.json", json.dumps(record, indent=1, default=float))
     return history

@@ -6,6 +6,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from cnn_detector.registry import discover_detectors
 from cnn_detector.training.seam import SeamOptions, finished_training, make_example, member_options, seam_target
@@ -68,6 +69,36 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     assert [w.stat().st_mtime_ns for w in weights] == stamps
     again = json.loads((directory / "metrics.json").read_text())
     assert again["training"]["members"] == members and again["test"] == report["test"]
+    # a restart cycle continues each finished model (kept as it was) in run/member_K/restart
+    assert train_seam.main(argv + ["--set", "restart_epochs=2"]) == 0
+    assert [w.stat().st_mtime_ns for w in weights] == stamps
+    restarted = json.loads((directory / "metrics.json").read_text())["training"]["members"]
+    assert [[h["epoch"] for h in m["history"]] for m in restarted] == [[1, 2, 3, 4]] * 3
+    assert all((tmp_path / "run" / f"member_{k}" / "restart" / "finished.json").is_file() for k in range(3))
+    assert "restart" in (directory / "MODEL_CARD.md").read_text()
+
+
+def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path):
+    from cnn_detector.training.seam import options_from_record, recover_finished
+
+    output = tmp_path / "detectors"
+    argv = ["--quick", "--members", "2", "--share", str(tiny_share_dir), "--factory", str(tiny_factory)]
+    argv += ["--sources", str(tmp_path / "src"), "--run-dir", str(tmp_path / "run"), "--output-root", str(output)]
+    assert train_seam.main(argv + ["--no-progress"]) == 0
+    directory = output / "blend_seam"
+    recovered = tmp_path / "recovered"
+    assert recover_finished(directory, recovered) == [recovered / "member_0", recovered / "member_1"]
+    report = json.loads((directory / "metrics.json").read_text())
+    members = member_options(options_from_record(report["training"]["options"]))
+    for k, member in enumerate(members):  # reused by the next run with the same options
+        assert finished_training(recovered / f"member_{k}", member) == report["training"]["members"][k]["history"]
+    assert recover_finished(directory, recovered) == []  # already there: nothing rewritten
+    # a record that does not describe the graph is refused (here: no mirror-image averaging)
+    report["training"]["options"]["flip_average"] = False
+    (directory / "metrics.json").write_text(json.dumps(report))
+    with pytest.raises(ValueError, match="graph scores"):
+        recover_finished(directory, tmp_path / "other")
+    assert not (tmp_path / "other").exists()
 
 
 def test_flip_average_scores_a_crop_and_its_mirror_alike():
