@@ -23,6 +23,7 @@ from cnn_detector.cli import (
     log_trained,
     setup_logging,
 )  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
 from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 
 EXAMPLES = """examples:
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             command=command.strip(),
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, DeepfakeScannerError) as err:
         log.error("%s", err)
         return EXIT_USAGE
     log_trained(options.name, report)

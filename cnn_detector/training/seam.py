@@ -626,8 +626,14 @@ def recover_finished(directory: Path, run_dir: Path) -> list[Path]:
     from cnn_detector.graph_trust import read_and_verify_graph
 
     directory, run_dir = Path(directory), Path(run_dir)
-    training = json.loads((directory / "metrics.json").read_text())["training"]
-    shipped = options_from_record(training["options"])
+    try:
+        training = json.loads((directory / "metrics.json").read_text())["training"]
+        shipped = options_from_record(training["options"])
+        records = training["members"]
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
+        raise ValueError(
+            f"{directory / 'metrics.json'}: not the record of a tools/train_seam.py training ({err!r})"
+        ) from None
     spec = load_detector_spec(directory)
     graph = read_and_verify_graph(spec.graph_path, spec.manifest.sha256).graph_def
     constants = {n.name: tf.make_ndarray(n.attr["value"].tensor) for n in graph.node if n.op == "Const"}
@@ -639,7 +645,7 @@ def recover_finished(directory: Path, run_dir: Path) -> list[Path]:
         )
         models.append(model)
     check_recovered(directory, average_models(models, shipped), shipped)
-    for k, (member, model, record) in enumerate(zip(members, models, training["members"])):
+    for k, (member, model, record) in enumerate(zip(members, models, records)):
         member_dir = run_dir if len(members) == 1 else run_dir / f"member_{k}"
         if member.restart_epochs:
             member_dir = member_dir / "restart"

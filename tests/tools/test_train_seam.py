@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from cnn_detector.cli import EXIT_USAGE
 from cnn_detector.registry import discover_detectors
 from cnn_detector.training.seam import SeamOptions, finished_training, make_example, member_options, seam_target
 from tools import check_detector, train_seam
@@ -78,7 +79,7 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     assert "restart" in (directory / "MODEL_CARD.md").read_text()
 
 
-def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path):
+def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path, capsys):
     from cnn_detector.training.seam import options_from_record, recover_finished
 
     output = tmp_path / "detectors"
@@ -99,6 +100,10 @@ def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_f
     with pytest.raises(ValueError, match="graph scores"):
         recover_finished(directory, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+    # a detector that tools/train_seam.py did not train is a usage error naming its record
+    (directory / "metrics.json").write_text(json.dumps({"test": report["test"]}))
+    assert train_seam.main(argv + ["--recover-from", str(directory)]) == EXIT_USAGE
+    assert "not the record of a tools/train_seam.py training" in capsys.readouterr().err
 
 
 def test_flip_average_scores_a_crop_and_its_mirror_alike():
