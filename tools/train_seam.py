@@ -37,6 +37,19 @@ EXAMPLES = """examples:
 """
 
 
+def from_scratch(argv: list[str] | None) -> list[str]:
+    """The arguments that retrain the same detector from scratch (the card's command): those
+    given, less --recover-from and its folder (recovered models are retrained without it)."""
+    given, kept = list(sys.argv[1:] if argv is None else argv), []
+    while given:
+        arg = given.pop(0)
+        if arg == "--recover-from":
+            given = given[1:]
+        elif not arg.startswith("--recover-from="):
+            kept.append(arg)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="train_seam.py", description=__doc__, epilog=EXAMPLES)
     parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
@@ -97,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         options = with_overrides(options, args.set)
     except ValueError as err:
         parser.error(str(err))
-    command = "python tools/train_seam.py " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
-    )
+    command = "python tools/train_seam.py " + " ".join(shlex.quote(a) for a in from_scratch(argv))
     try:
         if args.recover_from:
             recover_finished(args.recover_from, args.run_dir)

@@ -304,3 +304,12 @@ def test_blend_difficulty_replays_every_self_blend_and_groups_them(tiny_share_di
     for draw in ("detail", "hue_shift", "jpeg_quality"):
         assert sum(g["fakes"] for g in report["groups"] if g["draw"] == draw) == report["replayed"]
     assert "| blended copy blurred / sharpened / unchanged |" in capsys.readouterr().out
+
+
+def test_the_card_command_retrains_from_scratch():
+    assert train_seam.from_scratch(["--members", "2", "--recover-from", "frozen_models/blend_seam", "-v"]) == [
+        "--members",
+        "2",
+        "-v",
+    ]
+    assert train_seam.from_scratch(["--recover-from=x", "--set", "restart_epochs=40"]) == ["--set", "restart_epochs=40"]
