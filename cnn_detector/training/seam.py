@@ -343,9 +343,12 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     (reused when finished) continues in RUN_DIR/restart. Returns (model, history)."""
     import tensorflow as tf
 
-    if options.restart_epochs:
+    restarted = Path(run_dir) / "restart"
+    if options.restart_epochs and finished_training(restarted, options) is None:
         model, first = train_seam(sources, factory, run_dir, first_cycle(options), progress)
-        return restart_seam(model, first, sources, factory, Path(run_dir) / "restart", options, progress)
+        return restart_seam(model, first, sources, factory, restarted, options, progress)
+    if options.restart_epochs:  # both cycles finished (the first one need not be there: --recover-from)
+        run_dir = restarted
     tf.keras.utils.set_random_seed(options.seed)
     pairs = load_sources(sources)
     model, backbone = build_seam_model(options)
@@ -374,11 +377,6 @@ def restart_seam(model, first: list[dict], sources, factory, run_dir: Path, opti
     restart_learning_rate, on new draws; the best epoch of both cycles is kept."""
     import tensorflow as tf
 
-    finished = finished_training(run_dir, options)
-    if finished is not None:
-        log.info("%s: restart with these options already finished; reusing its best weights", run_dir)
-        model.load_weights(str(run_dir / "best.weights.h5"))
-        return model, finished
     tf.keras.utils.set_random_seed(options.seed + 1000)
     data = iter(training_dataset(load_sources(sources), options, stream=1))
     done, epochs = len(first), 2 if options.quick else options.restart_epochs

@@ -83,17 +83,24 @@ def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_f
     from cnn_detector.training.seam import options_from_record, recover_finished
 
     output = tmp_path / "detectors"
-    argv = ["--quick", "--members", "2", "--share", str(tiny_share_dir), "--factory", str(tiny_factory)]
-    argv += ["--sources", str(tmp_path / "src"), "--run-dir", str(tmp_path / "run"), "--output-root", str(output)]
-    assert train_seam.main(argv + ["--no-progress"]) == 0
+    argv = ["--quick", "--members", "2", "--set", "restart_epochs=2", "--share", str(tiny_share_dir)]
+    argv += ["--factory", str(tiny_factory), "--sources", str(tmp_path / "src"), "--no-progress"]
+    assert train_seam.main(argv + ["--run-dir", str(tmp_path / "run"), "--output-root", str(output)]) == 0
     directory = output / "blend_seam"
     recovered = tmp_path / "recovered"
-    assert recover_finished(directory, recovered) == [recovered / "member_0", recovered / "member_1"]
+    restarts = [recovered / "member_0" / "restart", recovered / "member_1" / "restart"]
+    assert recover_finished(directory, recovered) == restarts  # trained with a restart: its record
     report = json.loads((directory / "metrics.json").read_text())
     members = member_options(options_from_record(report["training"]["options"]))
-    for k, member in enumerate(members):  # reused by the next run with the same options
-        assert finished_training(recovered / f"member_{k}", member) == report["training"]["members"][k]["history"]
+    for member, folder, record in zip(members, restarts, report["training"]["members"]):
+        assert finished_training(folder, member) == record["history"]
     assert recover_finished(directory, recovered) == []  # already there: nothing rewritten
+    # the same command on the recovered run trains nothing again, not even the first cycles
+    again = tmp_path / "again"
+    assert train_seam.main(argv + ["--run-dir", str(recovered), "--output-root", str(again)]) == 0
+    assert not any(recovered.glob("member_*/best.weights.h5"))
+    rerun = json.loads((again / "blend_seam" / "metrics.json").read_text())["training"]["members"]
+    assert [m["history"] for m in rerun] == [m["history"] for m in report["training"]["members"]]
     # a record that does not describe the graph is refused (here: no mirror-image averaging)
     report["training"]["options"]["flip_average"] = False
     (directory / "metrics.json").write_text(json.dumps(report))
@@ -102,7 +109,7 @@ def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_f
     assert not (tmp_path / "other").exists()
     # a detector that tools/train_seam.py did not train is a usage error naming its record
     (directory / "metrics.json").write_text(json.dumps({"test": report["test"]}))
-    assert train_seam.main(argv + ["--recover-from", str(directory)]) == EXIT_USAGE
+    assert train_seam.main(argv + ["--run-dir", str(tmp_path / "run3"), "--recover-from", str(directory)]) == EXIT_USAGE
     assert "not the record of a tools/train_seam.py training" in capsys.readouterr().err
 
 
