@@ -80,7 +80,13 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
 
 
 def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path, capsys):
-    from cnn_detector.training.seam import options_from_record, recover_finished
+    from cnn_detector.training.seam import (
+        average_models,
+        build_seam_model,
+        check_recovered,
+        options_from_record,
+        recover_finished,
+    )
 
     output = tmp_path / "detectors"
     argv = ["--quick", "--members", "2", "--set", "restart_epochs=2", "--share", str(tiny_share_dir)]
@@ -101,10 +107,23 @@ def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_f
     assert not any(recovered.glob("member_*/best.weights.h5"))
     rerun = json.loads((again / "blend_seam" / "metrics.json").read_text())["training"]["members"]
     assert [m["history"] for m in rerun] == [m["history"] for m in report["training"]["members"]]
-    # a record that does not describe the graph is refused (here: no mirror-image averaging)
-    report["training"]["options"]["flip_average"] = False
-    (directory / "metrics.json").write_text(json.dumps(report))
+    # recovered models must score as the graph does: changed weights are caught
+    shipped = options_from_record(report["training"]["options"])
+    models = []
+    for member, folder in zip(members, restarts):
+        model, _ = build_seam_model(dataclasses.replace(member, pretrained=None))
+        model.load_weights(str(folder / "best.weights.h5"))
+        models.append(model)
+    check_recovered(directory, average_models(models, shipped), shipped)
+    dense = models[0].get_layer("image")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([np.zeros_like(kernel), np.full_like(bias, 3.0)])
     with pytest.raises(ValueError, match="graph scores"):
+        check_recovered(directory, average_models(models, shipped), shipped)
+    # a record that does not describe the graph is refused before anything is written
+    report["training"]["options"]["decoder_filters"] = 32
+    (directory / "metrics.json").write_text(json.dumps(report))
+    with pytest.raises(ValueError, match="lateral_4/Conv2D/ReadVariableOp: missing from the graph or not shaped"):
         recover_finished(directory, tmp_path / "other")
     assert not (tmp_path / "other").exists()
     # a detector that tools/train_seam.py did not train is a usage error naming its record
