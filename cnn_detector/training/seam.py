@@ -343,12 +343,12 @@ def train_seam(sources: Path, factory: Path, run_dir: Path, options: SeamOptions
     (reused when finished) continues in RUN_DIR/restart. Returns (model, history)."""
     import tensorflow as tf
 
-    restarted = Path(run_dir) / "restart"
-    if options.restart_epochs and finished_training(restarted, options) is None:
-        model, first = train_seam(sources, factory, run_dir, first_cycle(options), progress)
-        return restart_seam(model, first, sources, factory, restarted, options, progress)
-    if options.restart_epochs:  # both cycles finished (the first one need not be there: --recover-from)
-        run_dir = restarted
+    if options.restart_epochs:
+        restarted = Path(run_dir) / "restart"
+        if finished_training(restarted, options) is None:
+            model, first = train_seam(sources, factory, run_dir, first_cycle(options), progress)
+            return restart_seam(model, first, sources, factory, restarted, options, progress)
+        run_dir = restarted  # both cycles finished (the first one need not be there: --recover-from)
     tf.keras.utils.set_random_seed(options.seed)
     pairs = load_sources(sources)
     model, backbone = build_seam_model(options)
