@@ -13,6 +13,11 @@ setup() {
   local want
   want=$(sha256sum requirements.txt | cut -d' ' -f1)
   if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    if ! "$PYTHON" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; then
+      echo "$PYTHON: the pinned requirements (TensorFlow 2.20) need Python 3.11 to 3.13;" \
+        "name another interpreter: PYTHON=python3.11 ./run.sh ${1:-demo}" >&2
+      exit 1
+    fi
     echo "setting up $VENV from requirements.txt (about 2 minutes, 3.4 GB)..." >&2
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
@@ -23,8 +28,8 @@ setup() {
 
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 case "${1:-}" in
-  demo) setup; shift; exec "$VENV/bin/python" main_thread.py --no-progress "$@" ;;
-  test) setup; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
-  env) setup ;;
+  demo) setup demo; shift; exec "$VENV/bin/python" main_thread.py --no-progress "$@" ;;
+  test) setup test; shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  env) setup env ;;
   *) echo "usage: ./run.sh demo|test|env [args...]" >&2; exit 1 ;;
 esac

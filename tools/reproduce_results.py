@@ -32,6 +32,18 @@ from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 from cnn_detector.training.pipeline import _cpu_count  # noqa: E402
 
 WORK = PROJECT_ROOT / "work_data"
+
+
+def shipped_seam_arguments(record: Path = PROJECT_ROOT / "frozen_models" / "blend_seam" / "metrics.json") -> list[str]:
+    """train_seam.py's arguments that made the shipped blend_seam (its metrics.json keeps the
+    command), so that --retrain remakes that detector, not the default recipe."""
+    command = json.loads(record.read_text())["training"].get("command", "") if record.is_file() else ""
+    arguments = shlex.split(command)[2:]  # after "python tools/train_seam.py"
+    if not command:
+        log.warning("%s: no training command recorded; retraining blend_seam with the default recipe", record)
+    return [a for a in arguments if a != "--no-progress"] + ["--no-progress"]
+
+
 SHIPPED_RECIPES = ("gan_face", "diffusion_face", "upsampling", "blend_boundary")
 # (results folder, detector name, tools/train_baseline.py options): about 2.5 min per epoch on 2 cores.
 BASELINES = (
@@ -93,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(run_dir)
                 stage("detectors", train_detector.main, ["--config", f"configs/detectors/{name}.yaml", "--no-progress"])
             shutil.rmtree(WORK / "runs" / "blend_seam", ignore_errors=True)
-            stage("detectors", train_seam.main, ["--no-progress"])
+            stage("detectors", train_seam.main, shipped_seam_arguments())
             stage("judge", train_judge.main, [])
         if args.fresh:
             for path in (baselines_root, loo_out):

@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   python tools/train_detector.py --config configs/detectors/gan_face.yaml
   python tools/train_detector.py --config configs/detectors/gan_face.yaml --resume   # after an interruption
   python tools/train_detector.py --config configs/detectors/gan_face.yaml --evaluate-only  # remeasure, same graph
+  python tools/train_detector.py --config configs/detectors/gan_face.yaml --card-only  # card again from metrics.json
   python tools/train_detector.py --config configs/detectors/gan_face.yaml --quick \\
       --factory /tmp/tiny --output-root /tmp/detectors               # CI-sized smoke run
 """
@@ -47,13 +48,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no training: measure the shipped detector again on the test split (metrics.json, MODEL_CARD.md)",
     )
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="nothing trained or measured: write the shipped detector's MODEL_CARD.md again from its metrics.json",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
     from cnn_detector.training.config import load_train_config
-    from cnn_detector.training.pipeline import PipelineOptions, remeasure_detector, train_and_ship
+    from cnn_detector.training.pipeline import PipelineOptions, remeasure_detector, rewrite_card, train_and_ship
 
     try:
         config = load_train_config(args.config, quick=args.quick)
@@ -63,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir or PROJECT_ROOT / "work_data" / "runs" / (
         config.detector.name + ("_quick" if args.quick else "")
     )
-    if run_dir.exists() and not args.resume and not args.evaluate_only and any(run_dir.glob("ckpt/*")):
+    if run_dir.exists() and not (args.resume or args.evaluate_only or args.card_only) and any(run_dir.glob("ckpt/*")):
         log.error("%s holds checkpoints of an earlier run: pass --resume to continue it, or remove it", run_dir)
         return EXIT_USAGE
     command = "python tools/train_detector.py " + " ".join(
@@ -83,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         run_dir=run_dir,
         output_root=args.output_root,
         progress=not args.no_progress,
-        command=command.replace(" --resume", "").replace(" --evaluate-only", ""),
+        command=command.replace(" --resume", "").replace(" --evaluate-only", "").replace(" --card-only", ""),
     )
+    step = rewrite_card if args.card_only else remeasure_detector if args.evaluate_only else train_and_ship
     try:
-        report = (remeasure_detector if args.evaluate_only else train_and_ship)(config, options)
+        report = step(config, options)
     except (FileNotFoundError, ValueError) as err:
         log.error("%s", err)
         return EXIT_USAGE

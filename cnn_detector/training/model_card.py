@@ -72,6 +72,26 @@ Box average precision (IoU 0.5): {", ".join(f"{k} {_fmt(v)}" for k, v in metrics
 """
 
 
+def licence_section(licences: dict[str, str], trained: set[str]) -> str:
+    """The card's folder list: the folders trained on, then those only in the test split."""
+    lines = {
+        True: [f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()) if folder in trained],
+        False: [f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()) if folder not in trained],
+    }
+    text = "Source folders trained on (held-out groups of them are in the test split) and their licences:\n"
+    text += "\n".join(lines[True]) or "- (licences not available: ../shared/data was not found)"
+    if lines[False]:
+        text += "\n\nFolders only in the test split (methods it did not train on):\n" + "\n".join(lines[False])
+    return text
+
+
+def augmentation_words(augment) -> str:
+    return (
+        f"flip, resolution {augment.min_scale:.0%}-100% of the input size, JPEG {augment.jpeg_min}-95 on "
+        f"{augment.jpeg_probability:.0%} of images, colour jitter, grayscale on {augment.grayscale:.0%}"
+    )
+
+
 def render_model_card(
     config: TrainConfig,
     metrics: dict,
@@ -80,10 +100,22 @@ def render_model_card(
     licences: dict,
     command: str,
     remeasured: bool = False,
+    trained: set[str] = frozenset(),
 ) -> str:
     d = config.detector
     counts = "\n".join(f"| {split} | {c['positives']} | {c['negatives']} |" for split, c in data_counts.items())
-    licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
+    if remeasured:
+        counts += (
+            "\n\nCounts of the records it trained on. The factory was remade after training (same folders "
+            "and split rule), so the test row is the old split's; the test tables below give the counts measured."
+        )
+    factory = (
+        f" (its own factory, `{config.data.factory}`, made with "
+        + ", ".join(f"{k}={v}" for k, v in config.data.factory_options.items() if k != "methods")
+        + ")"
+        if config.data.factory_options
+        else ""
+    )
     history = "\n".join(
         f"| {h['epoch']} | {h['backbone']} | {h['cls_loss']:.4f} | {h['box_loss']:.4f} | {_fmt(h['val_auc'])} |"
         for h in training["history"]
@@ -103,7 +135,7 @@ def render_model_card(
 - Licence: {d.licence}. Author: {d.author}.
 
 ## Training data
-Made by `tools/make_fakes.py` from ../shared/data (face crops, same crop, size and re-encoding for real and fake).
+Made by `tools/make_fakes.py`{factory} from ../shared/data (face crops, same crop, size and re-encoding for real and fake).
 Positives: {", ".join(config.data.positives)}; negatives: {", ".join(config.data.negatives)} (real faces of every source folder).
 Split by source group (person, video or file), never by crop.
 
@@ -111,11 +143,10 @@ Split by source group (person, video or file), never by crop.
 |---|---|---|
 {counts}
 
-Source folders and licences:
-{licence_lines}
+{licence_section(licences, trained)}
 
 ## Training
-{training["epochs"]} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: flip, resolution 35-100%, JPEG 30-95, colour jitter, grayscale.
+{training["epochs"]} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: {augmentation_words(config.augment)}.
 Best epoch by validation image AUC: {training["best_epoch"]} (val AUC {_fmt(training["best_val_auc"])}).
 Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]}.
 
@@ -158,10 +189,15 @@ def seam_recipe(options) -> list[str]:
 
 
 def render_seam_card(
-    options, metrics: dict, training: dict, licences: dict, command: str, labelmap: str = "labelmap.pbtxt"
+    options,
+    metrics: dict,
+    training: dict,
+    licences: dict,
+    command: str,
+    labelmap: str = "labelmap.pbtxt",
+    trained: set[str] = frozenset(),
 ) -> str:
     members = training["members"]
-    licence_lines = "\n".join(f"- `{folder}`: {lic}" for folder, lic in sorted(licences.items()))
     from cnn_detector.training.seam import member_options
 
     recipes = [seam_recipe(member) for member in member_options(options)]
@@ -203,7 +239,7 @@ def render_seam_card(
     )
     return f"""# {options.name} (version 1.0.0)
 
-Faces blended into a jittered copy of themselves (or into another face) through a soft mask.
+Faces blended into a jittered copy of themselves through a soft mask.
 
 - Detects: self_blend (labelmap `{labelmap}`); input: face crop (margin 0.3), resized to {options.input_size}x{options.input_size}.
 - Architecture: {model}, with a small FPN-style decoder to a seam heatmap at 1/4 resolution (target: Face X-ray's blending boundary 4·M·(1−M)) and an image logit over pooled features and heatmap; the box is the heatmap's extent above half its peak, the score the image probability{mirror}. Frozen with the Object Detection API tensor names (one detection per crop).
@@ -212,8 +248,7 @@ Faces blended into a jittered copy of themselves (or into another face) through 
 ## Training data
 Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and {drawn} with `cnn_detector/training/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
 
-Source folders and licences:
-{licence_lines}
+{licence_section(licences, trained)}
 
 ## Training
 Each model: {first_cycle} epochs of {options.steps_per_epoch} steps ({options.head_only_epochs} with the backbone frozen), batch {options.batch_size}, Adam with cosine decay ({options.learning_rate} head, {options.fine_tune_learning_rate} fine-tuning), heatmap loss weight {options.heatmap_weight}{restart}; the epoch with the best validation image AUC is kept.

@@ -169,17 +169,33 @@ def document_detector(
     if remeasured:
         report["test_remeasured"] = True
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
-    folders = {s.source_folder for s in scored}
+    write_card(config, options, directory, report)
+    return report
+
+
+def write_card(config: TrainConfig, options: PipelineOptions, directory: Path, report: dict) -> None:
+    """MODEL_CARD.md from a metrics.json report (no scoring): the folder list is the factory's
+    training split for this detector's methods and its whole test split."""
+    trained = _trained_folders(options.factory, config)
+    folders = trained | {row["source_folder"] for row in read_index(options.factory, "test")}
     card = render_model_card(
         config,
-        metrics,
-        training,
-        counts,
+        report["test"],
+        report["training"],
+        report["data"],
         licences_of(load_share(options.share), folders) if Path(options.share).is_dir() else {},
         options.command,
-        remeasured=remeasured,
+        remeasured=bool(report.get("test_remeasured")),
+        trained=trained,
     )
     atomic_write_text(directory / "MODEL_CARD.md", card)
+
+
+def rewrite_card(config: TrainConfig, options: PipelineOptions) -> dict:
+    """Write a trained detector's MODEL_CARD.md again from its metrics.json, nothing measured
+    (after the card's wording changed)."""
+    report = _training_report(options.output_root / config.detector.name / "metrics.json", config)
+    write_card(config, options, options.output_root / config.detector.name, report)
     return report
 
 
@@ -188,15 +204,21 @@ def remeasure_detector(config: TrainConfig, options: PipelineOptions) -> dict:
     (after the factory changed): its training record stays, its test numbers and card are
     rewritten."""
     directory = options.output_root / config.detector.name
-    metrics = directory / "metrics.json"
+    old = _training_report(directory / "metrics.json", config)
+    return document_detector(config, options, directory, old["training"], old["data"], remeasured=True)
+
+
+def _training_report(metrics: Path, config: TrainConfig) -> dict:
     if not metrics.is_file():
-        raise FileNotFoundError(f"{metrics}: no trained {config.detector.name} to measure; train it first")
+        raise FileNotFoundError(f"{metrics}: no trained {config.detector.name}; train it first")
     try:
-        old = json.loads(metrics.read_text())
-        training, counts = old["training"], old["data"]
-    except (ValueError, KeyError, TypeError) as err:
+        report = json.loads(metrics.read_text())
+    except ValueError as err:
         raise ValueError(f"{metrics}: not a training record ({err})") from err
-    return document_detector(config, options, directory, training, counts, remeasured=True)
+    missing = [key for key in ("training", "data", "test") if not isinstance(report.get(key), dict)]
+    if missing:
+        raise ValueError(f"{metrics}: not a training record (no {', '.join(missing)})")
+    return report
 
 
 def _cpu_count() -> int:

@@ -701,6 +701,8 @@ def train_and_ship_seam(
     preparing = time.perf_counter() - started
     model, members, val_auc = train_members(sources, factory, run_dir, options, progress)
     started = time.perf_counter()
+    with open(Path(sources) / "index.csv", newline="") as handle:
+        trained = {row["source_folder"] for row in csv.DictReader(handle)}
     directory = write_detector_directory(
         Path(output_root) / options.name,
         freeze_detection_function(make_serving_function(model, options)),
@@ -714,9 +716,9 @@ def train_and_ship_seam(
         input_size=[options.input_size, options.input_size],
         face_margin=0.3,
         min_score=0.5,
-        trained_on=sorted({r["source_folder"] for r in csv.DictReader(open(Path(sources) / "index.csv"))}),
-        description="Faces blended into a jittered copy of themselves (or another face) through a soft "
-        "mask: a seam heatmap, boxed where it is strongest.",
+        trained_on=sorted(trained),
+        description="Faces blended into a jittered copy of themselves through a soft mask: a seam heatmap, "
+        "boxed where it is strongest.",
     )
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
     min_score = calibrated_min_score(detector, factory, share=None if options.quick else share)
@@ -741,14 +743,15 @@ def train_and_ship_seam(
         "seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
         "options": asdict(options),
+        "command": command,
     }
     report = {"detector": options.name, "training": training, "test": metrics}
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))
     folders = {s.source_folder for s in scored}
-    licences = licences_of(load_share(share), folders) if Path(share).is_dir() else {}
+    licences = licences_of(load_share(share), folders | trained) if Path(share).is_dir() else {}
     labelmap = (
         f"labelmaps/{options.name}.pbtxt" if labelmap_field(Path(output_root), options.name) else "labelmap.pbtxt"
     )
-    card = render_seam_card(options, metrics, training, licences, command, labelmap)
+    card = render_seam_card(options, metrics, training, licences, command, labelmap, trained)
     atomic_write_text(directory / "MODEL_CARD.md", card)
     return report

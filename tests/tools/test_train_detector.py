@@ -81,6 +81,18 @@ def test_quick_retrain_produces_a_working_detector(tmp_path, capsys):
     assert (directory / "frozen_inference_graph.pb").read_bytes() == graph
     card = (directory / "MODEL_CARD.md").read_text()
     assert "--evaluate-only" in card and "| stylegan |" not in card.split("## Held-out test split")[1]
+    # The recipe's own augmentation (the gan_face recipe keeps the defaults), not a fixed sentence.
+    assert "resolution 35%-100% of the input size, JPEG 30-95 on 50% of images" in card
+    assert "Source folders trained on" in card and "the test row is the old split's" in card
+    # The card's wording changes: --card-only writes it again from metrics.json, nothing measured.
+    (directory / "MODEL_CARD.md").write_text("stale")
+    metrics_bytes = (directory / "metrics.json").read_bytes()
+    assert train_detector.main([*train, "--card-only"]) == 0
+    assert (directory / "MODEL_CARD.md").read_text() == card
+    assert (directory / "metrics.json").read_bytes() == metrics_bytes
+    (directory / "metrics.json").write_text('{"training": {}}')
+    assert train_detector.main([*train, "--card-only"]) == 1
+    assert (directory / "MODEL_CARD.md").read_text() == card
     # Nothing trained yet: a clear usage error, not a traceback.
     assert train_detector.main([*train[:-1], str(tmp_path / "empty"), "--evaluate-only"]) == 1
 

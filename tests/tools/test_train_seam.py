@@ -11,7 +11,7 @@ import pytest
 from cnn_detector.cli import EXIT_USAGE
 from cnn_detector.registry import discover_detectors
 from cnn_detector.training.seam import SeamOptions, finished_training, make_example, member_options, seam_target
-from tools import check_detector, train_seam
+from tools import check_detector, reproduce_results, train_seam
 
 
 def test_seam_target_peaks_on_the_blend_boundary():
@@ -77,6 +77,15 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     assert [[h["epoch"] for h in m["history"]] for m in restarted] == [[1, 2, 3, 4]] * 3
     assert all((tmp_path / "run" / f"member_{k}" / "restart" / "finished.json").is_file() for k in range(3))
     assert "restart" in (directory / "MODEL_CARD.md").read_text()
+    # reproduce_results.py --retrain remakes this detector with the arguments it was trained with
+    assert reproduce_results.shipped_seam_arguments(directory / "metrics.json") == [
+        *argv[:-1],
+        "--set",
+        "restart_epochs=2",
+        "--no-progress",
+    ]
+    # the share's training folders are named apart from the folders only in the test split
+    assert "Source folders trained on" in (directory / "MODEL_CARD.md").read_text()
 
 
 def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path, capsys):
