@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from cnn_detector.atomic_file import atomic_write_bytes, atomic_write_text
 from cnn_detector.engine import DETECTION_FLOOR, ScanEngine
@@ -19,7 +20,7 @@ from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import load_detector
 from cnn_detector.registry import discover_detectors
 from cnn_detector.training.metrics import recall_at_fpr, roc_auc, threshold_at_fpr
-from cnn_detector.training.share import load_share
+from cnn_detector.training.share import DEFAULT_SHARE, load_share
 from rnn_judge.features import NUM_FEATURES
 from rnn_judge.judge import Judge
 from rnn_judge.model import JudgeConfig
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 STREAMS_VERSION = 3  # bump when the way streams are made changes, so caches are rebuilt
 
 
-def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
+def build_sequences(factory: Path, cache: Path, seed: int, limit: int, share: Path = DEFAULT_SHARE):
     scan = discover_detectors(include_environment=False)
     detectors = [load_detector(spec) for spec in scan.select()]
     names = tuple(d.name for d in detectors)
@@ -37,7 +38,8 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
         "detectors": names,
         "shas": [d.graph_sha256 for d in detectors],
         "calibration": [(d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in detectors],
-        "factory": str(factory),
+        "factory": str(Path(factory).resolve()),
+        "share": str(Path(share).resolve()),
         "index": hashlib.sha256((factory / "index.csv").read_bytes()).hexdigest(),
         "seed": seed,
         "limit": limit,
@@ -62,7 +64,7 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int):
             progress=lambda rows: tqdm(rows[:limit] if limit else rows, desc="stills"),
         )
     )
-    videos = [i for i in load_share() if i.is_video and i.split in ("val", "test")]
+    videos = [i for i in load_share(share) if i.is_video and i.split in ("val", "test")]
     sequences += list(video_sequences(maker, videos, seed, progress=lambda v: tqdm(v, desc="videos")))
     atomic_write_bytes(cache, pickle.dumps({"key": key, "sequences": sequences}))
     return names, sequences
@@ -107,9 +109,18 @@ def evaluate(test, probabilities, baseline, threshold, baseline_threshold) -> di
     return report
 
 
-def run_training(factory: Path, out: Path, cache: Path, target_fpr: float, epochs: int, seed: int, limit: int):
+def run_training(
+    factory: Path,
+    out: Path,
+    cache: Path,
+    target_fpr: float,
+    epochs: int,
+    seed: int,
+    limit: int,
+    share: Path = DEFAULT_SHARE,
+):
     started = time.perf_counter()
-    names, sequences = build_sequences(factory, cache, seed, limit)
+    names, sequences = build_sequences(factory, cache, seed, limit, share)
     train = [s for s in sequences if s.group == "train"]
     val = [s for s in sequences if s.group == "val"]
     test = [s for s in sequences if s.group == "test"]
@@ -141,6 +152,7 @@ def run_training(factory: Path, out: Path, cache: Path, target_fpr: float, epoch
         "threshold": float(threshold),
         "target_fpr": target_fpr,
         "detectors": list(names),
+        "trained_with": list(names),
         "counts": {"train": len(train), "val": len(val), "test": len(test)},
         "history": history,
         "seconds": seconds,
@@ -151,8 +163,55 @@ def run_training(factory: Path, out: Path, cache: Path, target_fpr: float, epoch
     return report
 
 
+def evaluate_trained(factory: Path, out: Path, cache: Path, seed: int, limit: int, share: Path = DEFAULT_SHARE) -> dict:
+    """Score the trained judge in OUT, as it is (weights and threshold unchanged), on the test
+    streams of the detectors shipped now (a detector added since its training is one more
+    stream), and rewrite its metrics.json and MODEL_CARD.md with these test numbers; the
+    training record (history, time, detectors it trained with) is kept."""
+    judge = Judge.load(out)
+    record_path = Path(out) / "metrics.json"
+    report = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    names, sequences = build_sequences(factory, cache, seed, limit, share)
+    val = [s for s in sequences if s.group == "val"]
+    test = [s for s in sequences if s.group == "test"]
+    if not test or not any(s.label for s in test) or all(s.label for s in test):
+        raise ValueError(f"{factory}: the test split needs real and fake sequences to evaluate the judge")
+    tx, tmask = pad(test, len(names), NUM_FEATURES)
+    probabilities = judge.run_batch(tx, tmask)
+    baseline = [float(s.features[:, :, 0].max()) for s in test]
+    baseline_threshold = threshold_at_fpr([float(s.features[:, :, 0].max()) for s in val if not s.label], 0.01)
+    settings = yaml.safe_load((Path(out) / "judge.yaml").read_text(encoding="utf-8"))
+    trained_with = report.get("trained_with") or report.get("detectors") or settings.get("trained_with_detectors") or []
+    report.update(
+        {
+            "threshold": float(judge.threshold),
+            "target_fpr": report.get("target_fpr", 0.01),
+            "trained_with": trained_with,
+            "detectors": list(names),
+            "counts": {"train": report.get("counts", {}).get("train", 0), "val": len(val), "test": len(test)},
+            "test": evaluate(test, probabilities, baseline, judge.threshold, baseline_threshold),
+        }
+    )
+    atomic_write_text(record_path, json.dumps(report, indent=1, default=float))
+    atomic_write_text(Path(out) / "MODEL_CARD.md", render_card(report))
+    return report
+
+
 def _f(value) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def detector_sentence(report: dict) -> str:
+    """Which detectors the judge trained with and which made the test streams below."""
+    trained, scored = report.get("trained_with", report["detectors"]), report["detectors"]
+    if not trained:
+        return f"Trained with an unrecorded detector set; tested on the streams of: {', '.join(scored)}."
+    if list(trained) == list(scored):
+        return f"Trained with detectors: {', '.join(trained)}."
+    return (
+        f"Trained with detectors: {', '.join(trained)}; tested (tools/train_judge.py --evaluate-only) on the "
+        f"streams of the detectors shipped now: {', '.join(scored)}, without retraining."
+    )
 
 
 def render_card(report: dict) -> str:
@@ -182,7 +241,7 @@ def render_card(report: dict) -> str:
 
 Shared encoder per detector stream (no bias, ReLU: a silent detector encodes to zero), max + sum
 pooling across detectors, GRU with attention over time, sigmoid. Invariant to the detector set:
-a detector added later is one more stream. Trained with detectors: {", ".join(report["detectors"])}.
+a detector added later is one more stream. {detector_sentence(report)}
 
 Data: detection streams of the factory's validation split (judge train: 2/3 of its groups,
 judge validation: 1/3) and test split (judge test), as stills, pseudo-videos (a still jittered over
