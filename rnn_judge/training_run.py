@@ -137,19 +137,12 @@ def run_training(
     threshold = threshold_at_fpr(val_reals, target_fpr)
     if not math.isfinite(threshold):
         raise ValueError("no real sequences in the judge's validation split: cannot choose a threshold")
-    threshold = min(max(threshold, 1e-4), 0.9999)
-    tx, tmask = pad(test, d, NUM_FEATURES)
-    probabilities = judge.run_batch(tx, tmask)
-    # Baseline: the highest top-1 detection score of any detector on any frame.
-    baseline = [float(s.features[:, :, 0].max()) for s in test]
-    val_baseline = [float(s.features[:, :, 0].max()) for s in val if not s.label]
-    baseline_threshold = threshold_at_fpr(val_baseline, target_fpr)
-    metrics = evaluate(test, probabilities, baseline, threshold, baseline_threshold)
-    judge.threshold = float(threshold)
+    judge.threshold = float(min(max(threshold, 1e-4), 0.9999))
+    metrics = judge_test_metrics(judge, d, val, test, target_fpr)
     judge.save(out, {"target_fpr": target_fpr, "trained_with_detectors": list(names)})
     seconds = round(time.perf_counter() - started, 1)
     report = {
-        "threshold": float(threshold),
+        "threshold": judge.threshold,
         "target_fpr": target_fpr,
         "detectors": list(names),
         "trained_with": list(names),
@@ -161,6 +154,16 @@ def run_training(
     atomic_write_text(out / "metrics.json", json.dumps(report, indent=1, default=float))
     atomic_write_text(out / "MODEL_CARD.md", render_card(report))
     return report
+
+
+def judge_test_metrics(judge: Judge, detectors: int, val, test, target_fpr: float) -> dict:
+    """The judge at its threshold on TEST, next to the max-score baseline (the highest top-1
+    detection score of any detector on any frame, thresholded for TARGET_FPR on VAL's reals)."""
+    tx, tmask = pad(test, detectors, NUM_FEATURES)
+    probabilities = judge.run_batch(tx, tmask)
+    baseline = [float(s.features[:, :, 0].max()) for s in test]
+    val_baseline = [float(s.features[:, :, 0].max()) for s in val if not s.label]
+    return evaluate(test, probabilities, baseline, judge.threshold, threshold_at_fpr(val_baseline, target_fpr))
 
 
 def evaluate_trained(factory: Path, out: Path, cache: Path, seed: int, limit: int, share: Path = DEFAULT_SHARE) -> dict:
@@ -176,20 +179,17 @@ def evaluate_trained(factory: Path, out: Path, cache: Path, seed: int, limit: in
     test = [s for s in sequences if s.group == "test"]
     if not test or not any(s.label for s in test) or all(s.label for s in test):
         raise ValueError(f"{factory}: the test split needs real and fake sequences to evaluate the judge")
-    tx, tmask = pad(test, len(names), NUM_FEATURES)
-    probabilities = judge.run_batch(tx, tmask)
-    baseline = [float(s.features[:, :, 0].max()) for s in test]
-    baseline_threshold = threshold_at_fpr([float(s.features[:, :, 0].max()) for s in val if not s.label], 0.01)
+    # judge.yaml records what it was trained with and for (written by judge.save in run_training)
     settings = yaml.safe_load((Path(out) / "judge.yaml").read_text(encoding="utf-8"))
-    trained_with = report.get("trained_with") or report.get("detectors") or settings.get("trained_with_detectors") or []
+    target_fpr = float(settings.get("target_fpr", 0.01))
     report.update(
         {
             "threshold": float(judge.threshold),
-            "target_fpr": report.get("target_fpr", 0.01),
-            "trained_with": trained_with,
+            "target_fpr": target_fpr,
+            "trained_with": settings.get("trained_with_detectors", []),
             "detectors": list(names),
             "counts": {"train": report.get("counts", {}).get("train", 0), "val": len(val), "test": len(test)},
-            "test": evaluate(test, probabilities, baseline, judge.threshold, baseline_threshold),
+            "test": judge_test_metrics(judge, len(names), val, test, target_fpr),
         }
     )
     atomic_write_text(record_path, json.dumps(report, indent=1, default=float))
