@@ -1,8 +1,6 @@
 """Contributed detectors: scaffold, pack, install by bundle, use with no code change; and the
 bundles that must be refused, leaving the detector folder as it was."""
 
-import io
-import json
 import zipfile
 
 import pytest
@@ -11,48 +9,15 @@ import main_thread
 from cnn_detector.reference_graphs import build_tf1_colour_graph
 from cnn_detector.registry import PROJECT_ROOT
 from tests.conftest import red_square_image
-from tools import check_detector, install_detector, new_detector, pack_detector, refresh_samples
+from tests.tools.bundle_fixtures import make_contributed, reseal, rewrite, snapshot
+from tools import check_detector, install_detector, pack_detector
 
 SAMPLES = PROJECT_ROOT / "samples"
 
 
-def snapshot(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
-
-
 @pytest.fixture
 def contributed(tmp_path):
-    """A contributor's detector made the documented way: scaffold with a TF1-style graph,
-    add a sample, write expected.csv."""
-    from PIL import Image
-
-    graph = tmp_path / "export" / "frozen_inference_graph.pb"
-    graph.parent.mkdir()
-    graph.write_bytes(build_tf1_colour_graph(colours=((255, 0, 0),)))
-    home = tmp_path / "contributor"
-    assert (
-        new_detector.main(
-            [
-                "red_sticker",
-                "--classes",
-                "red_sticker",
-                "--input",
-                "full_frame",
-                "--input-size",
-                "128",
-                "--graph",
-                str(graph),
-                "--into",
-                str(home),
-            ]
-        )
-        == 0
-    )
-    directory = home / "red_sticker"
-    Image.fromarray(red_square_image()).save(directory / "samples" / "red.png")
-    assert refresh_samples.main([str(directory)]) == 0
-    assert (directory / "samples" / "expected.csv").read_text().count("red_sticker") >= 1
-    return directory
+    return make_contributed(tmp_path)
 
 
 def test_pack_install_and_use_without_code_change(tmp_path, contributed, capsys):
@@ -90,36 +55,6 @@ def test_pack_install_and_use_without_code_change(tmp_path, contributed, capsys)
     # Installing the same name again is refused unless replacing.
     assert install_detector.main([str(bundle), "--into", str(installed), "--no-judge"]) == 2
     assert install_detector.main([str(bundle), "--into", str(installed), "--no-judge", "--replace"]) == 0
-
-
-def rewrite(bundle, out, change):
-    """Copy a bundle, letting ``change(name, data)`` return new data (or None to drop)."""
-    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = change(info.filename, src.read(info.filename))
-            if data is not None:
-                dst.writestr(info, data)
-    return out
-
-
-def reseal(bundle, out, change):
-    """Like rewrite, but the checksum manifest is recomputed, as an attacker would."""
-    import hashlib
-
-    rewritten = io.BytesIO()
-    rewrite(bundle, rewritten, change)
-    with zipfile.ZipFile(rewritten) as src, zipfile.ZipFile(out, "w") as dst:
-        listing = json.loads(src.read("BUNDLE.json"))
-        name = listing["name"]
-        for info in src.infolist():
-            if info.filename == "BUNDLE.json":
-                continue
-            data = src.read(info.filename)
-            dst.writestr(info, data)
-            member = info.filename[len(name) + 1 :]
-            listing["files"][member] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-        dst.writestr("BUNDLE.json", json.dumps(listing))
-    return out
 
 
 def test_malicious_bundles_are_refused(tmp_path, contributed, capsys):
