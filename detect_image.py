@@ -14,6 +14,7 @@ from cnn_detector.cli import (
     detectors_from_arguments,
     log,
     parse_arguments,
+    text_stdout,
 )
 from cnn_detector.csv_output import DetectionCsvWriter
 from cnn_detector.engine import EngineOptions, ScanEngine
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.faces == "blazeface" and any(d.spec.manifest.input == "face_crop" for d in detectors):
         face_finder = FaceFinder()
     engine = ScanEngine(detectors, face_finder, judge=None, options=EngineOptions(min_score=args.min_score))
-    writer = DetectionCsvWriter(sys.stdout)
+    writer = DetectionCsvWriter(text_stdout())
     failed = scanned = rows = 0
     for item in iter_input_files(args.input or [SAMPLES_DIR]):
         if item.error:

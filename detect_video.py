@@ -10,12 +10,14 @@ from pathlib import Path
 from cnn_detector.cli import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    EXIT_USAGE,
     ScannerArgumentParser,
     add_detector_arguments,
     log,
     parse_arguments,
 )
-from cnn_detector.errors import MediaError
+from cnn_detector.errors import DeepfakeScannerError, MediaError
+from cnn_detector.output_paths import check_output_paths
 from cnn_detector.registry import PROJECT_ROOT
 
 SAMPLE_VIDEO = PROJECT_ROOT / "samples" / "videos" / "fake_face_swap_hamilton.mp4"
@@ -45,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(parser, argv, validate)
     if isinstance(args, int):
         return args
+    output = args.output or Path(f"{args.input.stem}_annotated.mp4")
+    try:  # before anything is loaded: an output that would replace the input is refused
+        check_output_paths({"--output": output, "--detections": args.detections}, [args.input])
+    except DeepfakeScannerError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
     from rnn_judge.judge import judge_and_detectors
 
     parts = judge_and_detectors(args)
@@ -53,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     judge, detectors = parts
     from cnn_detector.video_annotation import annotate_video
 
-    output = args.output or Path(f"{args.input.stem}_annotated.mp4")
     try:
         report = annotate_video(args.input, output, detectors, judge, args.fps, args.detections)
     except MediaError as err:

@@ -12,26 +12,36 @@ from pathlib import Path
 from cnn_detector.cli import (
     EXIT_OK,
     EXIT_SOME_FAILED,
+    EXIT_USAGE,
     ScannerArgumentParser,
     add_detector_arguments,
     log,
     parse_arguments,
+    text_stdout,
 )
-from cnn_detector.csv_output import DetectionCsvWriter
+from cnn_detector.csv_output import detection_rows
 from cnn_detector.engine import EngineOptions, ScanEngine
+from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.image_io import IMAGE_EXTENSIONS, iter_input_files
+from cnn_detector.output_paths import check_output_paths
 from cnn_detector.registry import PROJECT_ROOT
+from cnn_detector.scan_journal import ScanRecorder, journal_path
+from cnn_detector.stop_signals import StopSignals
 from cnn_detector.types import Verdict
-from cnn_detector.verdict_output import AtomicResultFile, VerdictWriter, previous_detection_rows, previous_results
 from cnn_detector.video import VIDEO_EXTENSIONS
 
 EXAMPLES = """examples:
   python main_thread.py --input samples/                       # verdicts as CSV on stdout
   python main_thread.py --input clips/ photos/ --output verdicts.jsonl --detections dets.csv
-  python main_thread.py --input big_folder/ --output v.csv --resume   # skip what v.csv already has
+  python main_thread.py --input big_folder/ --output v.csv --resume   # skip what v.csv (and v.csv.journal) already has
   python main_thread.py --input a.mp4 --fps 4 --threshold 0.7 --only-detectors blend_boundary,gan_face
 
-exit codes: 0 every file judged (ok or no_face), 2 some files failed (status error), 1 usage error
+Each finished file is journaled (v.csv.journal, fsync'd) and v.csv is written whole at the end;
+Ctrl-C, SIGTERM and SIGHUP keep what was finished, and after a crash or SIGKILL --resume
+picks up the journal.
+
+exit codes: 0 every file judged (ok or no_face), 2 some files failed (status error), 1 usage error,
+  128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM)
 """
 
 
@@ -50,7 +60,7 @@ def build_parser() -> ScannerArgumentParser:
     parser.add_argument("--max-frames", type=int, default=120, help="at most this many frames per video (default 120)")
     parser.add_argument("--threshold", type=float, help="fake if probability >= this (default: the judge's own)")
     parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained", help="judge directory")
-    parser.add_argument("--resume", action="store_true", help="keep --output's verdicts and skip those sources")
+    parser.add_argument("--resume", action="store_true", help="keep the verdicts of --output and its journal")
     parser.add_argument("--sequential", action="store_true", help="no threads (for debugging and benchmarks)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_detector_arguments(parser)
@@ -72,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv, validate)
     if isinstance(args, int):
         return args
+    items = list(iter_input_files(args.input or [PROJECT_ROOT / "samples"], IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))
+    try:  # before anything is loaded or scanned: a bad output costs seconds, not the scan
+        check_output_paths({"--output": args.output, "--detections": args.detections}, [i.path for i in items])
+        recorder = ScanRecorder(args.output, args.detections, args.resume)
+    except DeepfakeScannerError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    for problem in recorder.problems:
+        log.warning("%s", problem)
     from rnn_judge.judge import judge_and_detectors
 
     parts = judge_and_detectors(args)
@@ -86,70 +105,70 @@ def main(argv: list[str] | None = None) -> int:
         judge,
         EngineOptions(fps=args.fps, max_frames=args.max_frames, batch_size=args.batch_size),
     )
-    earlier_lines, done_sources = previous_results(args.output) if args.resume else ([], set())
-    items = list(iter_input_files(args.input or [PROJECT_ROOT / "samples"], IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))
-    bad = [i for i in items if i.error and str(i.path) not in done_sources]
-    todo = [i.path for i in items if not i.error and str(i.path) not in done_sources]
-    if done_sources:
-        log.info("resuming: %d source(s) already in %s", len(done_sources), args.output)
+    try:
+        return scan(args, engine, items, recorder)
+    finally:
+        for detector in detectors:
+            detector.close()
 
-    verdict_file = AtomicResultFile(args.output) if args.output else None
-    detections_file = AtomicResultFile(args.detections) if args.detections else None
-    out = verdict_file.stream if verdict_file else sys.stdout
-    writer = VerdictWriter(out, jsonl=bool(args.output and args.output.suffix.lower() == ".jsonl"))
-    for line in earlier_lines:
-        writer.write_raw(line)
-    detection_writer = DetectionCsvWriter(detections_file.stream) if detections_file else None
-    if detection_writer and args.resume:
-        detection_writer.write_rows(previous_detection_rows(args.detections, done_sources))
-    failed = 0
-    for item in bad:
-        log.error("%s: %s", item.path, item.error)
-        writer.write(Verdict(str(item.path), "error", detectors=engine.names, error=f"{item.path}: {item.error}"))
-        failed += 1
+
+def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
+    """Judge every item not already done, recording each as it finishes; a stop signal keeps
+    what was finished (exit 128 + signal), a crash keeps the journal for --resume."""
+    done = recorder.done
+    bad = [i for i in items if i.error and str(i.path) not in done]
+    todo = [i.path for i in items if not i.error and str(i.path) not in done]
+    if done:
+        log.info("resuming: %d source(s) already in %s", len(done), args.output)
     from tqdm import tqdm
 
     progress = tqdm(total=len(todo), unit="file", file=sys.stderr, disable=args.no_progress)
-    frames = judged = 0
+    frames = judged = failed = 0
     started = time.perf_counter()
     stop = threading.Event()
-    results = (engine.scan_file(p) for p in todo) if args.sequential else engine.scan(todo, stop)
-    interrupted = finished = False
-    try:
-        for result in results:
-            if result.warning:
-                log.warning("%s", result.warning)
-            if result.verdict.status == "error":
-                log.error("%s", result.verdict.error)
+    results = iter(())
+    exit_code = None
+    with StopSignals() as signals:
+        try:
+            recorder.start(text_stdout())
+            for item in bad:
+                log.error("%s: %s", item.path, item.error)
+                verdict = Verdict(str(item.path), "error", detectors=engine.names, error=f"{item.path}: {item.error}")
+                with signals.protected():
+                    recorder.record(verdict, [])
                 failed += 1
-            writer.write(result.verdict)
-            if detection_writer:
-                for frame in result.frames:
-                    detection_writer.write_frame(engine.reported(frame))
-            frames += len(result.frames)
-            judged += 1
-            progress.update(1)
-            progress.set_postfix(frames=frames, fps=f"{frames / max(time.perf_counter() - started, 1e-6):.1f}")
-        finished = True
-    except KeyboardInterrupt:
-        interrupted = True
-        stop.set()
-        log.warning("interrupted: keeping the %d verdict(s) finished so far", judged)
-    finally:
-        progress.close()
-        if hasattr(results, "close"):
-            results.close()
-        for result_file in (verdict_file, detections_file):
-            if result_file and (finished or interrupted):
-                result_file.commit()  # complete, or what was finished before Ctrl-C
-            elif result_file:
-                result_file.discard()  # a crash: the earlier complete file stays as it was
-        for detector in detectors:
-            detector.close()
+            results = (engine.scan_file(p) for p in todo) if args.sequential else engine.scan(todo, stop)
+            for result in results:
+                if result.warning:
+                    log.warning("%s", result.warning)
+                if result.verdict.status == "error":
+                    log.error("%s", result.verdict.error)
+                    failed += 1
+                rows = [row for frame in result.frames for row in detection_rows(engine.reported(frame))]
+                with signals.protected():
+                    recorder.record(result.verdict, rows)
+                frames += len(result.frames)
+                judged += 1
+                progress.update(1)
+                progress.set_postfix(frames=frames, fps=f"{frames / max(time.perf_counter() - started, 1e-6):.1f}")
+            exit_code = EXIT_SOME_FAILED if failed else EXIT_OK
+        except KeyboardInterrupt as interrupt:
+            exit_code = getattr(interrupt, "exit_code", 130)
+            log.warning("interrupted (%s): keeping the %d verdict(s) finished so far", interrupt, judged)
+        finally:
+            with signals.protected(raise_pending=False):
+                stop.set()
+                progress.close()
+                if hasattr(results, "close"):
+                    results.close()
+                if exit_code is not None:
+                    recorder.finish()  # complete, or what was finished before the signal
+                else:
+                    recorder.abandon()  # a crash: the journal stays, --resume picks it up
+                    if args.output:
+                        log.error("finished verdicts kept in %s; rerun with --resume", journal_path(args.output))
     log.info("judged %d file(s), %d frame(s), %d failed", judged, frames, failed)
-    if interrupted:
-        return 130
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -63,6 +63,14 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def text_stdout() -> TextIO:
+    """Standard output for result rows: a file name that is not UTF-8 is written with its own
+    bytes (surrogateescape) instead of failing the whole batch."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
+    return sys.stdout
+
+
 def factory_missing(factory: Path) -> bool:
     """True (after saying how to make it) when ``factory`` holds no tools/make_fakes.py output."""
     if (Path(factory) / "index.csv").is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from typing import TextIO
 
 from cnn_detector.types import FrameDetections
@@ -25,11 +26,29 @@ DETECTION_COLUMNS = (
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+_ESCAPE = "'"
 
 
 def escape_text(value: str) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+    """Prefix a quote to text a spreadsheet would run as a formula, and to text that starts
+    with a quote itself, so that `unescape_text` tells the two apart (a spreadsheet shows
+    ``''name`` as ``'name``)."""
+    return _ESCAPE + value if value.startswith((*_FORMULA_PREFIXES, _ESCAPE)) else value
+
+
+def unescape_text(cell: str) -> str:
+    """The text `escape_text` was given."""
+    return cell[1:] if cell.startswith(_ESCAPE) else cell
+
+
+def csv_line(cells: list[str]) -> str:
+    """One CSV row ending in "\\n". The csv module leaves a lone "\\r" unquoted when the line
+    ends in "\\n" only, and a reader then splits the row there; such a row (a file name may
+    hold a carriage return) has every cell quoted instead."""
+    out = io.StringIO()
+    quoting = csv.QUOTE_ALL if any("\r" in cell for cell in cells) else csv.QUOTE_MINIMAL
+    csv.writer(out, lineterminator="\n", quoting=quoting).writerow(cells)
+    return out.getvalue()
 
 
 def plain_number(value: float, digits: int = 6) -> str:
@@ -70,17 +89,14 @@ class DetectionCsvWriter:
 
     def __init__(self, stream: TextIO):
         self._stream = stream
-        self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow(DETECTION_COLUMNS)
-        stream.flush()
+        self.write_rows([list(DETECTION_COLUMNS)])
 
     def write_rows(self, rows: list[list[str]]) -> None:
         """Rows already in DETECTION_COLUMNS form (an earlier run's, kept by --resume)."""
-        self._writer.writerows(rows)
+        self._stream.write("".join(map(csv_line, rows)))
         self._stream.flush()
 
     def write_frame(self, frame: FrameDetections) -> int:
         rows = detection_rows(frame)
-        self._writer.writerows(rows)
-        self._stream.flush()
+        self.write_rows(rows)
         return len(rows)

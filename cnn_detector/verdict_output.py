@@ -1,21 +1,19 @@
 """Verdict rows (CSV or JSON lines) and result files that appear whole or not at all.
 
 `AtomicResultFile` writes to a temporary file beside the target and renames it over the
-target on `commit` (also on Ctrl-C, with what was finished), so a reader never sees half a
-file and an earlier complete file is never lost to a crash.
+target on `commit`, so a reader never sees half a file and an earlier complete file is never
+lost to a crash. What --resume reads back is in `scan_journal`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from cnn_detector.csv_output import escape_text, plain_number
+from cnn_detector.atomic_file import temporary_sibling
+from cnn_detector.csv_output import csv_line, escape_text, plain_number
 from cnn_detector.types import Verdict
 
 VERDICT_COLUMNS = (
@@ -65,15 +63,46 @@ def verdict_row(verdict: Verdict) -> list[str]:
     ]
 
 
+def verdict_from_record(record: dict) -> Verdict:
+    """The Verdict of a `verdict_record` (raises KeyError, TypeError or ValueError if malformed)."""
+    return Verdict(
+        source=record["source"],
+        status=record["status"],
+        is_fake=record.get("is_fake"),
+        fake_probability=record.get("fake_probability"),
+        threshold=record.get("threshold"),
+        likely_algorithm=record.get("likely_algorithm") or "",
+        frames_used=int(record.get("frames_used") or 0),
+        detectors=tuple(record.get("detectors") or ()),
+        error=record.get("error") or "",
+    )
+
+
+def json_line(record: dict) -> str:
+    """One JSON line, UTF-8 text as is; a file name that is not UTF-8 (surrogate escapes) is
+    written as JSON \\u escapes, which json.loads turns back into the same name."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(record)
+    return text + "\n"
+
+
+def verdict_line(verdict: Verdict, jsonl: bool) -> str:
+    """The verdict as one line of a JSON-lines or CSV verdicts file."""
+    return json_line(verdict_record(verdict)) if jsonl else csv_line(verdict_row(verdict))
+
+
 class AtomicResultFile:
-    """A text file written through a temporary sibling; `commit` renames it into place."""
+    """A text file written through a temporary sibling; `commit` renames it into place.
+    File names that are not UTF-8 are written with their own bytes (surrogateescape)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.chmod(self._tmp, 0o644)
-        self.stream: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        fd, self._tmp = temporary_sibling(self.path)
+        self.stream: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="", errors="surrogateescape")
 
     def commit(self) -> None:
         if self.stream.closed:
@@ -96,51 +125,13 @@ class VerdictWriter:
     def __init__(self, stream: TextIO, jsonl: bool):
         self.stream = stream
         self.jsonl = jsonl
-        self._csv = None if jsonl else csv.writer(stream, lineterminator="\n")
-        if self._csv is not None:
-            self._csv.writerow(VERDICT_COLUMNS)
+        if not jsonl:
+            self.write_raw(csv_line(list(VERDICT_COLUMNS)))
 
     def write(self, verdict: Verdict) -> None:
-        if self.jsonl:
-            self.stream.write(json.dumps(verdict_record(verdict), ensure_ascii=False) + "\n")
-        else:
-            self._csv.writerow(verdict_row(verdict))
+        self.write_raw(verdict_line(verdict, self.jsonl))
         self.stream.flush()
 
     def write_raw(self, line: str) -> None:
-        """An already formatted row from an earlier run (--resume keeps them verbatim)."""
+        """An already formatted row (an earlier run's, kept by --resume)."""
         self.stream.write(line if line.endswith("\n") else line + "\n")
-
-
-def previous_results(path: Path) -> tuple[list[str], set[str]]:
-    """Rows (raw lines, without a CSV header) and sources of an earlier output, for --resume.
-    Error rows are left out, so that --resume tries those files again."""
-    path = Path(path)
-    if not path.is_file():
-        return [], set()
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".jsonl":
-        records = [(line, json.loads(line)) for line in text.splitlines() if line.strip()]
-        kept = [(line, r) for line, r in records if r.get("status") != "error"]
-        return [line for line, _ in kept], {r["source"] for _, r in kept}
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or tuple(rows[0]) != VERDICT_COLUMNS:
-        return [], set()
-    lines, sources = [], set()
-    for row in rows[1:]:
-        if len(row) != len(VERDICT_COLUMNS) or row[1] == "error":
-            continue
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow(row)
-        lines.append(out.getvalue())
-        sources.add(row[0][1:] if row[0].startswith("'") else row[0])
-    return lines, sources
-
-
-def previous_detection_rows(path: Path, keep_sources: set[str]) -> list[list[str]]:
-    """Detection CSV rows of an earlier run whose source is kept by --resume."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    return [r for r in rows[1:] if r and (r[0][1:] if r[0].startswith("'") else r[0]) in keep_sources]

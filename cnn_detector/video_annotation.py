@@ -4,7 +4,6 @@ carried to the frames between, the judge re-run on the frames so far for a runni
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import cv2
 
 from cnn_detector.annotate import draw_frame
+from cnn_detector.atomic_file import temporary_sibling
 from cnn_detector.csv_output import DetectionCsvWriter
 from cnn_detector.engine import EngineOptions, ScanEngine
 from cnn_detector.errors import MediaError
@@ -48,7 +48,7 @@ def annotate_video(
     native = native if 0 < native < 1000 else 25.0
     step = max(1, round(native / fps))
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".mp4", dir=output.parent)
+    fd, tmp = temporary_sibling(output, suffix=".mp4")
     os.close(fd)
     writer = None
     csv_file = AtomicResultFile(detections_csv) if detections_csv else None

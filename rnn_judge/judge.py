@@ -58,7 +58,10 @@ class Judge:
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_JUDGE_DIR, threshold: float | None = None) -> Judge:
+        """The judge saved in ``directory``; JudgeError names the file and what is wrong."""
         directory = Path(directory)
+        if not directory.is_dir():
+            raise JudgeError(f"{directory}: not a judge folder (expected {SETTINGS_NAME} and {WEIGHTS_NAME} in it)")
         settings_path = directory / SETTINGS_NAME
         try:
             settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
@@ -66,8 +69,11 @@ class Judge:
             chosen = float(settings["threshold"])
         except FileNotFoundError:
             raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
-        except (KeyError, TypeError, ValueError, yaml.YAMLError) as err:
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
+        problem = config.problem()
+        if problem:
+            raise JudgeError(f"{settings_path}: {problem}")
         if not 0.0 <= chosen <= 1.0:
             raise JudgeError(f"{settings_path}: threshold must be in [0, 1], got {chosen}")
         if config.num_features != NUM_FEATURES:
@@ -77,7 +83,10 @@ class Judge:
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             raise JudgeError(f"{weights}: judge weights missing")
-        return cls(config, chosen if threshold is None else threshold, weights)
+        try:
+            return cls(config, chosen if threshold is None else threshold, weights)
+        except (OSError, ValueError) as err:  # h5py and Keras: not HDF5, truncated, other shapes
+            raise JudgeError(f"{weights}: cannot load the judge's weights ({str(err).splitlines()[0]})") from None
 
     def save(self, directory: Path, extra: dict | None = None) -> None:
         """Write judge.weights.h5 and judge.yaml (architecture, threshold, ``extra`` facts)."""

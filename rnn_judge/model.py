@@ -22,6 +22,16 @@ class JudgeConfig:
     gru_units: int = 32
     dropout: float = 0.1
 
+    def problem(self) -> str:
+        """What is wrong with these settings ('' when nothing is)."""
+        for name in ("num_features", "encoder_units", "gru_units"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4096:
+                return f"{name} must be a whole number from 1 to 4096, got {value!r}"
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
+            return f"dropout must be a number in [0, 1), got {self.dropout!r}"
+        return ""
+
 
 def build_judge(config: JudgeConfig):
     """A tf_keras Model: (x [B, T, D, F], frame_mask [B, T]) -> (probability [B, 1],
