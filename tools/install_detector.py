@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Verify a detector bundle, run every check on it, and only then install it. Refuses path
-traversal, absolute paths, symlinks, oversized or too many members, checksum mismatches and
-a name that is already installed (unless --replace), leaving nothing half-installed."""
+"""Verify a detector bundle, run every check on it, and only then install it. Refuses unsafe
+member names (absolute, traversing, hidden, non-ASCII...), symlinks, oversized or too many
+members, checksum mismatches, and a name that is already installed (unless --replace, which
+only replaces a detector inside --into), leaving nothing half-installed."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-judge", action="store_true", help="skip the effect-on-the-judge check")
     args = parser.parse_args(argv)
     setup_logging()
-    from cnn_detector.bundle import install_bundle
+    from cnn_detector.bundle import in_bundle_terms, install_bundle
     from cnn_detector.detector_checks import run_checks
     from cnn_detector.errors import DeepfakeScannerError
     from cnn_detector.registry import discover_detectors
@@ -37,11 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     def check(directory: Path) -> list:
         results = run_checks(directory, judge_effect=None if args.no_judge else judge_effect_on_samples)
         for result in results:
-            log.info("%s", result)
+            # The staging directory is gone by the time anyone reads this: name the bundle's member.
+            log.info("%s: %s", args.bundle, in_bundle_terms(str(result), directory))
         return [r for r in results if not r.ok]
 
     try:
-        installed = set(discover_detectors([args.into] if args.into.is_dir() else []).specs)
+        scan = discover_detectors([args.into] if args.into.is_dir() else [])
+        installed = {name: spec.directory for name, spec in scan.specs.items()}
         result = install_bundle(args.bundle, args.into, installed, args.replace, check)
     except DeepfakeScannerError as err:
         log.error("%s", err)

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Pack a detector directory into one zip (with its labelmap and a checksum manifest) that can
-be sent by email and installed with tools/install_detector.py."""
+be sent by email and installed with tools/install_detector.py. Hidden files and folders are
+left out; a file name the installer would refuse (non-ASCII, backslashes, too long or deep) is
+refused here, so rename it and pack again."""
 
 from __future__ import annotations
 
