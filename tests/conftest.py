@@ -69,3 +69,16 @@ def random_judge_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("judge")
     Judge(JudgeConfig(num_features=NUM_FEATURES), threshold=0.5).save(directory)
     return directory
+
+
+@pytest.fixture
+def colour_detector_args(tmp_path, make_detector, tf1_graph, random_judge_dir) -> list[str]:
+    """Command-line options for one TF1 colour-patch detector and the untrained judge."""
+    make_detector("colour", tf1_graph, min_score=0.3)
+    return ["--detectors", str(tmp_path / "detectors"), "--only-detectors", "colour", "--judge", str(random_judge_dir)]
+
+
+@pytest.fixture
+def colour_args(colour_detector_args) -> list[str]:
+    """main_thread.py options: the colour detector, no progress bar, short videos."""
+    return [*colour_detector_args, "--no-progress", "--max-frames", "4"]

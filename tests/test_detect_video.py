@@ -17,26 +17,11 @@ def frame_count(path) -> int:
     return count
 
 
-def test_annotated_video_plays_back(tmp_path, make_detector, tf1_graph, random_judge_dir):
-    make_detector("colour", tf1_graph, min_score=0.3)
+def test_annotated_video_plays_back(tmp_path, colour_detector_args):
     output, detections = tmp_path / "out.mp4", tmp_path / "d.csv"
     code = detect_video.main(
-        [
-            "--input",
-            str(VIDEO),
-            "--output",
-            str(output),
-            "--detections",
-            str(detections),
-            "--detectors",
-            str(tmp_path / "detectors"),
-            "--only-detectors",
-            "colour",
-            "--judge",
-            str(random_judge_dir),
-            "--fps",
-            "2",
-        ]
+        ["--input", str(VIDEO), "--output", str(output), "--detections", str(detections), "--fps", "2"]
+        + colour_detector_args
     )
     assert code == 0
     assert frame_count(output) == frame_count(VIDEO)

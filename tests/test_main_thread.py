@@ -4,29 +4,11 @@ import csv
 import io
 import json
 
-import pytest
-
 import main_thread
 from cnn_detector.registry import PROJECT_ROOT
 from cnn_detector.verdict_output import VERDICT_COLUMNS
 
 SAMPLES = PROJECT_ROOT / "samples"
-
-
-@pytest.fixture
-def colour_args(tmp_path, make_detector, tf1_graph, random_judge_dir):
-    make_detector("colour", tf1_graph, min_score=0.3)
-    return [
-        "--detectors",
-        str(tmp_path / "detectors"),
-        "--only-detectors",
-        "colour",
-        "--judge",
-        str(random_judge_dir),
-        "--no-progress",
-        "--max-frames",
-        "4",
-    ]
 
 
 def test_folder_to_csv_on_stdout(capsys, colour_args, tmp_path):

@@ -31,22 +31,6 @@ SAMPLE_VIDEO = SAMPLES / "videos" / "real_hamilton.mp4"
 ODD_NAME = os.fsdecode(b"face_\xff\xfe_latin1_caf\xe9.jpg")  # not UTF-8: carried as surrogate escapes
 
 
-@pytest.fixture
-def colour_args(tmp_path, make_detector, tf1_graph, random_judge_dir):
-    make_detector("colour", tf1_graph, min_score=0.3)
-    return [
-        "--detectors",
-        str(tmp_path / "detectors"),
-        "--only-detectors",
-        "colour",
-        "--judge",
-        str(random_judge_dir),
-        "--no-progress",
-        "--max-frames",
-        "2",
-    ]
-
-
 def image_folder(folder: Path, count: int, names=None) -> list[Path]:
     """``count`` small distinct PNG images (or the given names) in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,19 +97,11 @@ def test_bad_output_is_found_before_the_scan(tmp_path, colour_args, capsys, kind
     assert not list(tmp_path.rglob(".*.tmp"))
 
 
-def test_detect_video_output_equal_to_input_is_refused(tmp_path, make_detector, tf1_graph, random_judge_dir, capsys):
-    make_detector("colour", tf1_graph, min_score=0.3)
+def test_detect_video_output_equal_to_input_is_refused(tmp_path, colour_detector_args, capsys):
     video = tmp_path / "clip.mp4"
     shutil.copy(SAMPLE_VIDEO, video)
     before = video.read_bytes()
-    common = [
-        "--detectors",
-        str(tmp_path / "detectors"),
-        "--only-detectors",
-        "colour",
-        "--judge",
-        str(random_judge_dir),
-    ]
+    common = colour_detector_args
     assert detect_video.main(["--input", str(video), "--output", str(video), *common]) == 1
     assert video.read_bytes() == before
     assert detect_video.main(["--input", str(video), "--detections", str(video), *common]) == 1
@@ -316,7 +292,7 @@ def test_wrong_judge_is_a_one_line_error(tmp_path, colour_args, random_judge_dir
 # --- modes follow the user's umask ------------------------------------------------------------
 
 
-def test_output_files_follow_the_umask(tmp_path, colour_args, make_detector, tf1_graph, random_judge_dir):
+def test_output_files_follow_the_umask(tmp_path, colour_args, colour_detector_args):
     old = os.umask(0o002)
     try:
         output, detections = tmp_path / "v.jsonl", tmp_path / "d.csv"
@@ -325,11 +301,8 @@ def test_output_files_follow_the_umask(tmp_path, colour_args, make_detector, tf1
              *colour_args]
         ) == 0  # fmt: skip
         video_out = tmp_path / "clip_annotated.mp4"
-        common = ["--detectors", str(tmp_path / "detectors"), "--only-detectors", "colour"]
-        assert detect_video.main(
-            ["--input", str(SAMPLE_VIDEO), "--output", str(video_out), "--judge", str(random_judge_dir), "--fps", "1",
-             *common]
-        ) == 0  # fmt: skip
+        video_args = ["--input", str(SAMPLE_VIDEO), "--output", str(video_out), "--fps", "1"]
+        assert detect_video.main([*video_args, *colour_detector_args]) == 0
     finally:
         os.umask(old)
     for path in (output, detections, video_out):
