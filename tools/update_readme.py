@@ -24,6 +24,7 @@ from cnn_detector.registry import PROJECT_ROOT, discover_detectors  # noqa: E402
 START, END = "<!-- detectors:start -->", "<!-- detectors:end -->"
 JUDGE_START, JUDGE_END = "<!-- judge:start -->", "<!-- judge:end -->"
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
+WILD_START, WILD_END = "<!-- wild:start -->", "<!-- wild:end -->"
 PLOTS = ("roc.png", "robustness.png", "coverage.png")
 SYSTEMS = (  # results subfolder, column title
     ("system", "system (detectors + judge)"),
@@ -231,6 +232,7 @@ def replace_block(text: str, start: str, end: str, body: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="update_readme.py", description=__doc__)
     parser.add_argument("--results", type=Path, help="tools/reproduce_results.py's output (e.g. work_data/results)")
+    parser.add_argument("--wild", type=Path, help="tools/evaluate.py --wild's output (e.g. work_data/wild)")
     parser.add_argument("--leave-one-out", type=Path, default=PROJECT_ROOT / "work_data" / "leave_one_out")
     parser.add_argument("--readme", type=Path, default=PROJECT_ROOT / "README.md")
     parser.add_argument("--docs", type=Path, default=PROJECT_ROOT / "docs" / "results")
@@ -243,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         text = replace_block(
             text, RESULTS_START, RESULTS_END, results_section(args.results, args.leave_one_out, args.docs)
         )
+    if args.wild:
+        from rnn_judge.wild_evaluation import markdown
+
+        report = json.loads((args.wild / "wild.json").read_text(encoding="utf-8"))
+        text = replace_block(text, WILD_START, WILD_END, markdown(report).rstrip())
     atomic_write_text(readme, text)
     return 0
 
