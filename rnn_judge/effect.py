@@ -1,7 +1,10 @@
 """How a candidate detector changes the judge's verdicts on the bundled samples.
 
-The design promises that a new detector changes verdicts only where it fires. This compares
-the shipped detector set with and without the candidate, image by image."""
+The design promises that a new detector changes verdicts only where it fires, and widening
+must not raise false positives: a candidate that turns a real sample's verdict to fake is
+refused (an uncalibrated detector firing on real faces would otherwise push them over the
+judge's threshold). This compares the shipped detector set with and without the candidate,
+image by image."""
 
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ def judge_effect_on_samples(candidate: FrozenGraphDetector) -> tuple[bool, str]:
     finder = FaceFinder()
     base = ScanEngine(shipped, finder, judge, EngineOptions())
     widened = ScanEngine([*shipped, candidate], finder, judge, EngineOptions())
-    changed, fired, unexplained = [], 0, []
+    reals = real_samples()
+    changed, fired, unexplained, flipped = [], 0, [], []
     for item in iter_input_files([SAMPLES]):
         before, after = base.scan_file(item.path), widened.scan_file(item.path)
         fires = any(d.detector == candidate.name for f in after.frames for d in f.detections)
@@ -37,6 +41,8 @@ def judge_effect_on_samples(candidate: FrozenGraphDetector) -> tuple[bool, str]:
             changed.append(f"{item.path.name} {b.fake_probability}->{a.fake_probability}")
             if not fires:
                 unexplained.append(item.path.name)
+            if item.path.resolve() in reals and a.is_fake and not b.is_fake:
+                flipped.append(item.path.name)
     for detector in shipped:
         detector.close()
     detail = f"fires on {fired} sample(s); verdicts changed on {len(changed)}" + (
@@ -44,4 +50,14 @@ def judge_effect_on_samples(candidate: FrozenGraphDetector) -> tuple[bool, str]:
     )
     if unexplained:
         detail += f"; changed where it does not fire: {', '.join(unexplained)}"
-    return not unexplained, detail
+    if flipped:
+        detail += f"; turned real sample(s) to fake: {', '.join(flipped)} (calibrate its min_score on real faces)"
+    return not unexplained and not flipped, detail
+
+
+def real_samples() -> set:
+    """The bundled samples labelled real in samples/labels.csv (resolved paths)."""
+    import csv
+
+    with open(SAMPLES / "labels.csv", newline="", encoding="utf-8") as handle:
+        return {(SAMPLES / row["path"]).resolve() for row in csv.DictReader(handle) if row["label"] == "real"}
