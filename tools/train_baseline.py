@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--input-size", type=int, default=160)
     parser.add_argument("--quick", action="store_true", help="one short epoch: a smoke test")
+    parser.add_argument(
+        "--degradation", type=float, default=0.0, help="probability of the shared degradation chain per crop (0-1)"
+    )
+    parser.add_argument("--methods", default="", help="comma-separated fake methods to learn (default: all)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         pretrained=str(IMAGENET_MOBILENET_V2) if args.pretrained else None,
         epochs=args.epochs,
         quick=args.quick,
+        degradation=args.degradation,
+        methods=tuple(m for m in args.methods.split(",") if m),
     )
     try:
         report = train_baseline(

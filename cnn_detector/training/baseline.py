@@ -49,6 +49,8 @@ class BaselineOptions:
     learning_rate: float = 1e-3
     seed: int = 0
     quick: bool = False  # a few steps on whatever data there is: the smoke test
+    degradation: float = 0.0  # probability of augment.degrade (issue 20's shared chain) per crop
+    methods: tuple[str, ...] = ()  # fake methods to learn (empty: every method the factory made)
 
 
 def build_classifier(options: BaselineOptions):
@@ -73,8 +75,10 @@ def build_classifier(options: BaselineOptions):
     return tf_keras.Model(inputs, logit, name=options.name)
 
 
-def _rows(factory: Path, split: str) -> list[dict[str, str]]:
-    return [r for r in read_index(factory, split) if (Path(factory) / r["image"]).is_file()]
+def _rows(factory: Path, split: str, methods: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """A split's examples on disk: every real, and the fakes of ``methods`` (all when empty)."""
+    rows = [r for r in read_index(factory, split) if (Path(factory) / r["image"]).is_file()]
+    return [r for r in rows if not methods or r["label"] == "real" or r["method"] in methods]
 
 
 def _dataset(factory: Path, rows, options: BaselineOptions, training: bool):
@@ -85,7 +89,7 @@ def _dataset(factory: Path, rows, options: BaselineOptions, training: bool):
     data = tf.data.Dataset.from_tensor_slices((paths, labels))
     if training:
         data = data.shuffle(len(paths), seed=options.seed, reshuffle_each_iteration=True)
-    config = AugmentConfig()
+    config = AugmentConfig(degradation=options.degradation)
 
     def load(path, label):
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
@@ -105,7 +109,7 @@ def train_classifier(factory: Path, run_dir: Path, options: BaselineOptions, pro
     import tf_keras
 
     tf.random.set_seed(options.seed)
-    train_rows, val_rows = _rows(factory, "train"), _rows(factory, "val")
+    train_rows, val_rows = _rows(factory, "train", options.methods), _rows(factory, "val", options.methods)
     if not train_rows or not val_rows:
         raise ValueError(f"{factory}: the baseline needs train and validation examples (run tools/make_fakes.py)")
     if len({r["label"] for r in train_rows}) < 2:
@@ -175,7 +179,7 @@ def train_baseline(
     started = time.perf_counter()
     model, history = train_classifier(factory, run_dir, options, progress)
     seconds = time.perf_counter() - started
-    methods = sorted({r["method"] for r in read_index(factory, "train")} - {REAL})
+    methods = sorted({r["method"] for r in _rows(factory, "train", options.methods)} - {REAL})
     graph = freeze_detection_function(make_serving_function(model, options))
     directory = write_detector_directory(
         Path(output_root) / options.name,
