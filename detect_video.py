@@ -19,6 +19,7 @@ from cnn_detector.cli import (
 from cnn_detector.errors import DeepfakeScannerError, MediaError
 from cnn_detector.output_paths import check_output_paths
 from cnn_detector.registry import PROJECT_ROOT
+from cnn_detector.stop_signals import StopSignals
 
 SAMPLE_VIDEO = PROJECT_ROOT / "samples" / "videos" / "fake_face_swap_hamilton.mp4"
 EXAMPLES = f"""examples:
@@ -26,7 +27,7 @@ EXAMPLES = f"""examples:
   python detect_video.py --input clip.mp4 --output clip_annotated.mp4 --detections clip.csv
   python detect_video.py --input clip.mov --fps 5 --only-detectors blend_boundary
 
-exit codes: 0 written, 2 the video could not be read, 1 usage error
+exit codes: 0 written, 2 the video could not be read, 1 usage error, 128 + N stopped by signal N
 """
 
 
@@ -61,11 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     judge, detectors = parts
     from cnn_detector.video_annotation import annotate_video
 
-    try:
-        report = annotate_video(args.input, output, detectors, judge, args.fps, args.detections)
+    try:  # a stop signal, like Ctrl-C, leaves no temporary file and an earlier output as it was
+        with StopSignals():
+            report = annotate_video(args.input, output, detectors, judge, args.fps, args.detections)
     except MediaError as err:
         log.error("%s", err)
         return EXIT_SOME_FAILED
+    except KeyboardInterrupt as interrupt:
+        log.warning("interrupted (%s): %s not written", interrupt, output)
+        return getattr(interrupt, "exit_code", 130)
     finally:
         for detector in detectors:
             detector.close()

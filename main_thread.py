@@ -25,7 +25,8 @@ from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.image_io import IMAGE_EXTENSIONS, iter_input_files
 from cnn_detector.output_paths import check_output_paths
 from cnn_detector.registry import PROJECT_ROOT
-from cnn_detector.scan_journal import ScanRecorder, journal_path
+from cnn_detector.scan_journal import journal_path
+from cnn_detector.scan_results import ScanRecorder
 from cnn_detector.stop_signals import StopSignals
 from cnn_detector.types import Verdict
 from cnn_detector.video import VIDEO_EXTENSIONS
@@ -84,13 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         return args
     items = list(iter_input_files(args.input or [PROJECT_ROOT / "samples"], IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))
     try:  # before anything is loaded or scanned: a bad output costs seconds, not the scan
-        check_output_paths({"--output": args.output, "--detections": args.detections}, [i.path for i in items])
+        reserved = (
+            {f"the journal of --output ({journal_path(args.output)})": journal_path(args.output)} if args.output else {}
+        )
+        outputs = {"--output": args.output, "--detections": args.detections}
+        check_output_paths(outputs, [i.path for i in items], reserved)
         recorder = ScanRecorder(args.output, args.detections, args.resume)
     except DeepfakeScannerError as err:
         log.error("%s", err)
         return EXIT_USAGE
     for problem in recorder.problems:
-        log.warning("%s", problem)
+        log.warning("%s; that file is scanned again", problem)
     from rnn_judge.judge import judge_and_detectors
 
     parts = judge_and_detectors(args)
@@ -112,6 +117,19 @@ def main(argv: list[str] | None = None) -> int:
             detector.close()
 
 
+def finish(recorder: ScanRecorder, complete: bool) -> int | None:
+    """Write the final files; EXIT_USAGE (1) if they cannot be written (the journal stays)."""
+    try:
+        notes = recorder.finish(complete)
+    except OSError as err:
+        where = f"; the finished verdicts are kept in {journal_path(recorder.output)}" if recorder.output else ""
+        log.error("cannot write the results: %s%s", err, where)
+        return EXIT_USAGE
+    for note in notes:
+        log.warning("%s", note)
+    return None
+
+
 def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
     """Judge every item not already done, recording each as it finishes; a stop signal keeps
     what was finished (exit 128 + signal), a crash keeps the journal for --resume."""
@@ -119,7 +137,7 @@ def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
     bad = [i for i in items if i.error and str(i.path) not in done]
     todo = [i.path for i in items if not i.error and str(i.path) not in done]
     if done:
-        log.info("resuming: %d source(s) already in %s", len(done), args.output)
+        log.info("resuming: %d file(s) already judged (%s and its journal)", len(done), args.output)
     from tqdm import tqdm
 
     progress = tqdm(total=len(todo), unit="file", file=sys.stderr, disable=args.no_progress)
@@ -128,9 +146,13 @@ def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
     stop = threading.Event()
     results = iter(())
     exit_code = None
+    try:
+        recorder.start(text_stdout())
+    except DeepfakeScannerError as err:  # another scan holds the journal
+        log.error("%s", err)
+        return EXIT_USAGE
     with StopSignals() as signals:
         try:
-            recorder.start(text_stdout())
             for item in bad:
                 log.error("%s: %s", item.path, item.error)
                 verdict = Verdict(str(item.path), "error", detectors=engine.names, error=f"{item.path}: {item.error}")
@@ -145,10 +167,10 @@ def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
                     log.error("%s", result.verdict.error)
                     failed += 1
                 rows = [row for frame in result.frames for row in detection_rows(engine.reported(frame))]
-                with signals.protected():
+                with signals.protected():  # a signal waits until the file is journaled and counted
                     recorder.record(result.verdict, rows)
-                frames += len(result.frames)
-                judged += 1
+                    frames += len(result.frames)
+                    judged += 1
                 progress.update(1)
                 progress.set_postfix(frames=frames, fps=f"{frames / max(time.perf_counter() - started, 1e-6):.1f}")
             exit_code = EXIT_SOME_FAILED if failed else EXIT_OK
@@ -161,12 +183,12 @@ def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
                 progress.close()
                 if hasattr(results, "close"):
                     results.close()
-                if exit_code is not None:
-                    recorder.finish()  # complete, or what was finished before the signal
-                else:
+                if exit_code is None:
                     recorder.abandon()  # a crash: the journal stays, --resume picks it up
                     if args.output:
                         log.error("finished verdicts kept in %s; rerun with --resume", journal_path(args.output))
+                else:
+                    exit_code = finish(recorder, complete=exit_code in (EXIT_OK, EXIT_SOME_FAILED)) or exit_code
     log.info("judged %d file(s), %d frame(s), %d failed", judged, frames, failed)
     return exit_code
 

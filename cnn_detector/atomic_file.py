@@ -30,6 +30,16 @@ def new_folder_mode() -> int:
     return 0o777 & ~current_umask()
 
 
+def sync_folder(path: Path) -> None:
+    """fsync the folder holding ``path``, so that a file created or renamed there survives a
+    power cut (the file's own fsync does not cover its name)."""
+    fd = os.open(Path(path).parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def temporary_sibling(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
     """(fd, name) of a new hidden file beside ``path``, with the mode a new file would get
     (mkstemp makes 0600 files, which a rename would carry onto the result)."""
@@ -63,6 +73,7 @@ def atomic_writer(
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
+        sync_folder(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -33,17 +33,22 @@ def _writable_folder(option: str, path: Path) -> None:
         raise OutputPathError(f"{option} {path}: no permission to write in {folder}")
 
 
-def check_output_paths(outputs: Mapping[str, Path | None], inputs: Iterable[Path]) -> None:
+def check_output_paths(
+    outputs: Mapping[str, Path | None], inputs: Iterable[Path], reserved: Mapping[str, Path] | None = None
+) -> None:
     """Raise OutputPathError unless every given output (option name -> path) can be written
-    without replacing an input file or another output.
+    without replacing an input file, another output or a ``reserved`` file (what -> path,
+    such as the scan's own journal).
 
     ``inputs`` are the files the scan will read (symbolic links and hard links to them count)."""
     given = {option: Path(path) for option, path in outputs.items() if path is not None}
     input_ids = {identity for identity in map(_identity, inputs) if identity is not None}
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {os.path.realpath(path): what for what, path in (reserved or {}).items()}
     for option, path in given.items():
         if path.is_dir():
             raise OutputPathError(f"{option} {path}: is a folder; name a file to write")
+        if path.exists() and not path.is_file():
+            raise OutputPathError(f"{option} {path}: is not a regular file (a device, FIFO or socket)")
         identity = _identity(path)
         if identity is not None and identity in input_ids:
             raise OutputPathError(f"{option} {path}: is one of the inputs; it would be overwritten")

@@ -33,6 +33,8 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue  # nohup, or `cmd &` from a script: the user asked to ignore it
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from cnn_detector.atomic_file import temporary_sibling
+from cnn_detector.atomic_file import sync_folder, temporary_sibling
 from cnn_detector.csv_output import csv_line, escape_text, plain_number
 from cnn_detector.types import Verdict
 
@@ -111,6 +111,7 @@ class AtomicResultFile:
         os.fsync(self.stream.fileno())
         self.stream.close()
         os.replace(self._tmp, self.path)
+        sync_folder(self.path)
 
     def discard(self) -> None:
         if not self.stream.closed:

@@ -63,6 +63,8 @@ class Judge:
         if not directory.is_dir():
             raise JudgeError(f"{directory}: not a judge folder (expected {SETTINGS_NAME} and {WEIGHTS_NAME} in it)")
         settings_path = directory / SETTINGS_NAME
+        if settings_path.exists() and not settings_path.is_file():
+            raise JudgeError(f"{settings_path}: not a regular file")
         try:
             settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
             config = JudgeConfig(**settings["architecture"])
@@ -71,6 +73,8 @@ class Judge:
             raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
         except (KeyError, TypeError, ValueError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
+        except OSError as err:
+            raise JudgeError(f"{settings_path}: cannot be read ({err.strerror or err})") from None
         problem = config.problem()
         if problem:
             raise JudgeError(f"{settings_path}: {problem}")

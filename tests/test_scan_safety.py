@@ -70,6 +70,16 @@ def test_detections_pointing_at_an_input_is_refused_and_the_input_kept(tmp_path,
     assert "--detections" in err and "input" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("detections", ["v.csv.journal", "/dev/null"])
+def test_detections_on_the_journal_or_a_device_is_refused(tmp_path, colour_args, capsys, detections):
+    output = tmp_path / "v.csv"
+    target = detections if detections.startswith("/") else str(tmp_path / detections)
+    args = ["--input", str(SAMPLES / "real_img16.jpg"), "--output", str(output), "--detections", target]
+    assert main_thread.main([*args, *colour_args]) == 1
+    err = capsys.readouterr().err
+    assert ("journal" in err or "regular file" in err) and not output.exists()
+
+
 def test_detections_equal_to_output_is_refused(tmp_path, colour_args, capsys):
     output = tmp_path / "v.csv"
     output.write_text("earlier verdicts\n")
@@ -267,14 +277,17 @@ def test_resume_refuses_a_file_that_is_not_a_verdicts_file(tmp_path, colour_args
 # --- a wrong judge --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("damage", ["a_file", "corrupt_weights", "bad_units", "text_units"])
+@pytest.mark.parametrize("damage", ["a_file", "corrupt_weights", "bad_units", "text_units", "settings_a_folder"])
 def test_wrong_judge_is_a_one_line_error(tmp_path, colour_args, random_judge_dir, capsys, damage):
     judge = tmp_path / "judge"
     if damage == "a_file":
         judge.write_text("not a folder")
     else:
         shutil.copytree(random_judge_dir, judge)
-        if damage == "corrupt_weights":
+        if damage == "settings_a_folder":
+            (judge / "judge.yaml").unlink()
+            (judge / "judge.yaml").mkdir()
+        elif damage == "corrupt_weights":
             (judge / "judge.weights.h5").write_bytes(b"\x89HDF\r\n" + b"garbage" * 50)
         else:
             settings = (judge / "judge.yaml").read_text()
@@ -307,3 +320,20 @@ def test_output_files_follow_the_umask(tmp_path, colour_args, colour_detector_ar
         os.umask(old)
     for path in (output, detections, video_out):
         assert path.stat().st_mode & 0o777 == 0o664, (path, oct(path.stat().st_mode))
+
+
+def test_detect_video_stopped_by_sigterm_leaves_no_temporary_file(tmp_path, colour_detector_args):
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [sys.executable, str(PROJECT_ROOT / "detect_video.py"), "--input", str(SAMPLE_VIDEO)]
+    command += ["--output", str(out / "clip.mp4"), "--detections", str(out / "d.csv"), "--fps", "25"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(PROJECT_ROOT)}
+    process = subprocess.Popen([*command, *colour_detector_args], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".clip.*.mp4")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the video was written before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err.decode(errors="replace")
+    assert list(out.iterdir()) == [], "no temporary or partial file left"

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnn_detector.csv_output import escape_text, unescape_text
-from cnn_detector.scan_journal import ScanRecorder, journal_path
+from cnn_detector.scan_journal import ResumeError, journal_path
+from cnn_detector.scan_results import ScanRecorder
+from cnn_detector.stop_signals import StopSignals
 from cnn_detector.types import Verdict
 
 # Any bytes a POSIX file name may hold: everything but '/' and NUL.
@@ -69,14 +73,80 @@ def test_journal_line_cut_by_a_crash_is_reported_and_its_source_scanned_again(tm
     output = tmp_path / "v.csv"
     verdicts = verdicts_for(tmp_path, [b"a.jpg", b"b.jpg"])
     recorder = ScanRecorder(output, None, resume=False)
+    recorder.start(None)
     for verdict in verdicts:
         recorder.record(verdict, [])
     recorder.abandon()
     journal = journal_path(output)
-    journal.write_bytes(journal.read_bytes()[:-25])  # SIGKILL in the middle of the second line
+    journal.write_bytes(journal.read_bytes()[:-25])  # SIGKILL in the middle of the last line
     resumed = ScanRecorder(output, None, resume=True)
-    assert [p.split(": ")[0] for p in resumed.problems] == [f"{journal}:2"]
+    assert [p.split(": ")[0] for p in resumed.problems] == [f"{journal}:3"]  # line 1 is the header
     assert resumed.done == {verdicts[0].source}
+    resumed.start(None)
     resumed.record(verdicts[1], [])  # appended after the cut line, not glued to it
     resumed.finish()
     assert list(ScanRecorder(output, None, resume=True).earlier.lines) == [v.source for v in verdicts]
+
+
+def finished_scan(output: Path, verdicts: list[Verdict], detections: Path | None = None) -> None:
+    recorder = ScanRecorder(output, detections, resume=False)
+    recorder.start(None)
+    for verdict in verdicts:
+        recorder.record(verdict, [])
+    recorder.finish()
+
+
+def test_a_stopped_fresh_scan_keeps_the_complete_earlier_output(tmp_path):
+    output = tmp_path / "v.csv"
+    old = verdicts_for(tmp_path, [b"a.jpg", b"b.jpg", b"c.jpg"])
+    finished_scan(output, old)
+    before = output.read_bytes()
+    rerun = ScanRecorder(output, None, resume=False)  # the same command again, then Ctrl-C
+    rerun.start(None)
+    rerun.record(old[0], [])
+    notes = rerun.finish(complete=False)
+    assert output.read_bytes() == before and journal_path(output).exists()
+    assert any("left as it was" in note for note in notes)
+    # --resume finishes the fresh scan: the earlier file's verdicts are not merged back in.
+    resumed = ScanRecorder(output, None, resume=True)
+    assert resumed.done == {old[0].source}
+
+
+def test_resume_must_name_the_detections_file_the_stopped_scan_wrote(tmp_path):
+    output, detections = tmp_path / "v.csv", tmp_path / "d.csv"
+    recorder = ScanRecorder(output, detections, resume=False)
+    recorder.start(None)
+    recorder.record(verdicts_for(tmp_path, [b"a.jpg"])[0], [])
+    recorder.abandon()
+    with pytest.raises(ResumeError, match=f"--detections {detections}"):
+        ScanRecorder(output, None, resume=True)
+    with pytest.raises(ResumeError, match="another scan"):
+        first = ScanRecorder(output, detections, resume=True)
+        first.start(None)  # holds the journal's lock
+        ScanRecorder(output, detections, resume=True).start(None)
+
+
+def test_a_damaged_earlier_output_is_kept_aside_before_it_is_replaced(tmp_path):
+    output = tmp_path / "v.csv"
+    verdicts = verdicts_for(tmp_path, [b"a.jpg", b"b.jpg", b"c.jpg", b"d.jpg"])
+    finished_scan(output, verdicts)
+    lines = output.read_text().splitlines(keepends=True)
+    damaged = lines[0] + lines[1] + '"' + lines[2] + lines[3] + lines[4]  # a stray quote swallows the rest
+    output.write_text(damaged)
+    resumed = ScanRecorder(output, None, resume=True)
+    assert resumed.problems and resumed.problems[0].startswith(f"{output}:3-5:")
+    resumed.start(None)
+    notes = resumed.finish()
+    copies = list(tmp_path.glob("v.csv.damaged-*"))
+    assert len(copies) == 1 and copies[0].read_text() == damaged and str(copies[0]) in notes[0]
+
+
+def test_ignored_signals_stay_ignored():
+    """nohup, or `scan &` from a script: the scan must not stop when the terminal goes."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with StopSignals():
+            os.kill(os.getpid(), signal.SIGHUP)
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
