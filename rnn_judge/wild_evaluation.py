@@ -151,6 +151,14 @@ def score_table(items: Sequence[WildItem], scores: dict[str, float], threshold: 
     return table
 
 
+def widening(run: Path) -> list[dict]:
+    """The system run's widening steps (tools/evaluate.py --widening): detectors added one at a
+    time, judge unchanged, with AUC, recall and FPR at the judge's threshold."""
+    steps = json.loads((Path(run) / "metrics.json").read_text()).get("widening", [])
+    keys = ("auc", "recall", "fpr", "fpr_ci95")
+    return [{"detectors": step["detectors"], **{k: step["overall"][k] for k in keys}} for step in steps]
+
+
 def learn_orientations(share_features: dict[str, list[tuple[int, ShortcutFeatures]]]) -> dict[str, dict[str, int]]:
     """kind -> shortcut -> +1/-1, from the share's training split. The share has no fake
     videos, so videos take the images' directions (more compressed stills <-> fewer bits)."""
@@ -264,6 +272,20 @@ def markdown(report: dict) -> str:
             first = next(e for e in entries if e)
             cells = [_with_ci(e, "flagged", True) if e else "n/a" for e in entries]
             lines.append(f"| {folder} | {first['label']} | {first['n']} | " + " | ".join(cells) + " |")
+        if tables.get("widening"):
+            lines += [
+                "",
+                f"Widening ({kind}): detectors added one at a time, judge unchanged; the design promises "
+                "recall up and FPR not up at each step",
+                "",
+                "| detectors | AUC | recall | FPR |",
+                "|---|---|---|---|",
+            ]
+            for step in tables["widening"]:
+                lines.append(
+                    f"| {', '.join(step['detectors'])} | {_fmt(step['auc'])} | {_pct(step['recall'])} | "
+                    f"{_with_ci(step, 'fpr', True)} |"
+                )
         lines.append("")
     orientation = report.get("shortcut_orientation", {}).get("images", {})
     if orientation:

@@ -115,7 +115,7 @@ def evaluate_wild(args) -> int:
             scores = wild.shortcut_scores(chosen, features, orientation[kind][shortcut], shortcut)
             tables[shortcut] = wild.score_table(chosen, scores, None, args.bootstrap)
         counts = {"fake": sum(i.label for i in chosen), "real": sum(1 - i.label for i in chosen)}
-        report["kinds"][kind] = {"counts": counts, "scorers": tables}
+        report["kinds"][kind] = {"counts": counts, "scorers": tables, "widening": wild.widening(out / kind / "system")}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["machine"] = f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU"
     atomic_write_text(out / "wild.json", json.dumps(report, indent=1, default=float))

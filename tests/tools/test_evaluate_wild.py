@@ -75,7 +75,7 @@ def test_wild_validation_in_one_command(tmp_path, tiny_share_dir, quick_baseline
     assert "fpr" not in images["scorers"]["face_size"], "shortcuts have no threshold, only AUC"
     assert report["shortcut_orientation"]["images"]["resolution"] in (1, -1)
     text = (out / "report.md").read_text()
-    assert "validation set" in text and "Per source folder (videos)" in text
+    assert "validation set" in text and "Per source folder (videos)" in text and "Widening (images)" in text
     readme = tmp_path / "README.md"
     blocks = ["detectors", "judge", "wild"]
     readme.write_text("".join(f"<!-- {b}:start -->\nSTALE\n<!-- {b}:end -->\n" for b in blocks))
