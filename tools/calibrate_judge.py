@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Check (and with --write, set) the judge's threshold on thousands of real inputs: every real
+face crop of the factory's validation split, each also through several draws of the shared
+degradation chain (augment.degrade), and every real photo and video of the share's validation
+split as the scanner sees them. Prints the false-positive rate the current threshold gives on
+them, the threshold that gives --target-fpr, and what each threshold gives on wild/'s reals
+(from `tools/evaluate.py --wild`'s verdicts, when there)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cnn_detector.cli import (  # noqa: E402
+    EXIT_OK,
+    EXIT_USAGE,
+    ScannerArgumentParser,
+    add_detector_arguments,
+    factory_missing,
+    log,
+    parse_arguments,
+)
+from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/calibrate_judge.py                       # measure only: report.json in work_data/judge_calibration
+  python tools/calibrate_judge.py --copies 6 --write    # set judge.yaml's threshold for 1% FPR on these reals
+"""
+
+
+def real_probabilities(engine, judge, factory: Path, share: Path, copies: int) -> dict[str, list[float]]:
+    """Judge probabilities of real inputs, by kind (crops, degraded crops, photos, videos);
+    inputs with no face are left out."""
+    import tensorflow as tf
+
+    from cnn_detector.image_io import read_image
+    from cnn_detector.training.augment import degrade
+    from cnn_detector.training.evaluation import read_index
+    from cnn_detector.training.share import load_share
+    from cnn_detector.video import VideoFrame
+
+    found: dict[str, list[float]] = {"crops": [], "degraded crops": [], "photos": [], "videos": []}
+
+    def judged(name: str, image) -> float | None:
+        frame = engine.for_judge(engine.analyse(name, VideoFrame(0, 0.0, image)))
+        verdict = judge.decide(name, [frame], engine.names)
+        return verdict.fake_probability if verdict.status == "ok" else None
+
+    reals = [row for row in read_index(factory, "val") if row["method"] == "real"]
+    for index, row in enumerate(reals):
+        image = read_image(Path(factory) / row["image"])
+        for copy in range(copies + 1):
+            picture = image if copy == 0 else degrade(tf.constant(image), tf.constant([index, copy])).numpy()
+            probability = judged(f"{row['image']}#{copy}", picture)
+            if probability is not None:
+                found["crops" if copy == 0 else "degraded crops"].append(probability)
+    for item in load_share(share):
+        if item.label == "real" and item.split == "val":
+            verdict = engine.scan_file(item.path).verdict
+            if verdict.status == "ok":
+                found["videos" if item.is_video else "photos"].append(verdict.fake_probability)
+    return found
+
+
+def wild_real_scores(wild_out: Path) -> list[float]:
+    scores = []
+    for kind in ("images", "videos"):
+        path = wild_out / kind / "system" / "verdicts.csv"
+        if path.is_file():
+            with open(path, newline="", encoding="utf-8") as handle:
+                rows = csv.DictReader(handle)
+                scores += [float(r["fake_probability"]) for r in rows if r["label"] == "real" and r["status"] == "ok"]
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScannerArgumentParser(prog="calibrate_judge.py", description=__doc__, epilog=EXAMPLES)
+    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
+    parser.add_argument("--copies", type=int, default=4, help="degraded copies of each real crop (default 4)")
+    parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--wild-results", type=Path, default=PROJECT_ROOT / "work_data" / "wild")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "judge_calibration")
+    parser.add_argument("--write", action="store_true", help="write the new threshold into the judge's judge.yaml")
+    add_detector_arguments(parser)
+    args = parse_arguments(parser, argv)
+    if isinstance(args, int):
+        return args
+    if factory_missing(args.factory):
+        return EXIT_USAGE
+    import numpy as np
+    import yaml
+
+    from cnn_detector.atomic_file import atomic_write_text
+    from cnn_detector.engine import EngineOptions, ScanEngine
+    from cnn_detector.faces import FaceFinder
+    from cnn_detector.training.metrics import threshold_at_fpr
+    from rnn_judge.evaluation import bootstrap
+    from rnn_judge.judge import SETTINGS_NAME
+
+    args.threshold = None
+    from rnn_judge.judge import judge_and_detectors
+
+    parts = judge_and_detectors(args)
+    if isinstance(parts, int):
+        return parts
+    judge, detectors = parts
+    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=2.0, max_frames=16))
+    found = real_probabilities(engine, judge, args.factory, args.share, args.copies)
+    for detector in detectors:
+        detector.close()
+    every = np.array([p for scores in found.values() for p in scores])
+    chosen = float(threshold_at_fpr(every, args.target_fpr))
+    wild = np.array(wild_real_scores(args.wild_results))
+
+    def fpr_with_interval(scores: np.ndarray, threshold: float) -> dict:
+        if not len(scores):
+            return {"n": 0}
+        ones = np.ones(len(scores), int)
+        interval = bootstrap(lambda _, s: float((s >= threshold).mean()), ones, scores, 1000)
+        return {"n": len(scores), "fpr": float((scores >= threshold).mean()), "fpr_ci95": interval}
+
+    report = {
+        "reals": {kind: len(scores) for kind, scores in found.items()},
+        "current_threshold": judge.threshold,
+        "target_fpr": args.target_fpr,
+        "threshold_for_target": chosen,
+        "at_current": {k: fpr_with_interval(np.array(v), judge.threshold) for k, v in found.items()},
+        "at_new": {k: fpr_with_interval(np.array(v), chosen) for k, v in found.items()},
+        "wild_reals_at_current": fpr_with_interval(wild, judge.threshold),
+        "wild_reals_at_new": fpr_with_interval(wild, chosen),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "report.json", json.dumps(report, indent=1))
+    log.info(
+        "%d real inputs: FPR %.3f at the current threshold %.4f; %.4f gives %.1f%%; wild reals: %s -> %s",
+        len(every),
+        float((every >= judge.threshold).mean()),
+        judge.threshold,
+        chosen,
+        100 * args.target_fpr,
+        report["wild_reals_at_current"].get("fpr"),
+        report["wild_reals_at_new"].get("fpr"),
+    )
+    if args.write:
+        path = args.judge / SETTINGS_NAME
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        settings["threshold"] = chosen
+        settings["threshold_calibration"] = {
+            "command": "python tools/calibrate_judge.py --write"
+            + (f" --copies {args.copies}" if args.copies != 4 else ""),
+            "reals": report["reals"],
+            "target_fpr": args.target_fpr,
+        }
+        atomic_write_text(path, yaml.safe_dump(settings, sort_keys=False))
+        log.info("%s: threshold %.4f written", path, chosen)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
