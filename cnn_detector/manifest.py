@@ -27,6 +27,7 @@ import yaml
 
 from cnn_detector.errors import ManifestError
 from cnn_detector.small_text_file import read_small_text
+from cnn_detector.strict_yaml import load_yaml
 
 MANIFEST_NAME = "detector.yaml"
 DEFAULT_GRAPH_NAME = "frozen_inference_graph.pb"
@@ -207,7 +208,7 @@ def load_manifest(path: Path | str) -> DetectorManifest:
         path, MAX_MANIFEST_BYTES, ManifestError, "manifest", f"no {MANIFEST_NAME} in this detector directory"
     )
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -11,6 +11,7 @@ import yaml
 
 from cnn_detector.registry import PROJECT_ROOT
 from cnn_detector.retinanet import RetinaNetConfig
+from cnn_detector.strict_yaml import load_yaml
 from cnn_detector.training.augment import AugmentConfig
 
 
@@ -83,7 +84,10 @@ def _section(cls, data: dict[str, Any], where: str):
 def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
     """Read a detector recipe; ``quick`` shrinks it to a CI-sized smoke run."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: {err}") from None
     unknown = sorted(set(data) - {"detector", "data", "model", "train", "augment", "quick"})
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}")

@@ -83,3 +83,23 @@ def test_typical_fake_score_is_optional_and_checked():
     assert parse_manifest(with_(typical_fake_score=0.4)).typical_fake_score == 0.4
     with pytest.raises(ManifestError, match="typical_fake_score"):
         parse_manifest(with_(typical_fake_score=1.5))
+
+
+def test_a_key_written_twice_is_refused(tmp_path):
+    """A reviewer would read the first sha256; PyYAML alone would use the second."""
+    path = tmp_path / "detector.yaml"
+    text = yaml.safe_dump(VALID, sort_keys=False)
+    path.write_text(text + "sha256: " + "b" * 64 + "\n")
+    with pytest.raises(ManifestError, match=r"detector.yaml:\d+: not valid YAML: key 'sha256' appears twice"):
+        load_manifest(path)
+
+
+def test_a_recipe_section_written_twice_is_refused(tmp_path):
+    from cnn_detector.registry import PROJECT_ROOT
+    from cnn_detector.training.config import load_train_config
+
+    recipe = tmp_path / "recipe.yaml"
+    shipped = (PROJECT_ROOT / "configs" / "detectors" / "upsampling.yaml").read_text()
+    recipe.write_text(shipped + "augment:\n  degradation: 0.8\n")
+    with pytest.raises(ValueError, match="'augment' appears twice"):
+        load_train_config(recipe)
