@@ -32,9 +32,14 @@ EXAMPLES = """examples:
 """
 
 
-def real_probabilities(engine, judge, factory: Path, share: Path, copies: int) -> dict[str, list[float]]:
-    """Judge probabilities of real inputs, by kind (crops, degraded crops, photos, videos);
-    inputs with no face are left out."""
+def real_probabilities(
+    engine, judge, factory: Path, share: Path, copies: int
+) -> tuple[dict[str, list[float]], dict[str, dict[str, int]]]:
+    """Judge probabilities of real inputs by kind (crops, degraded crops, photos, videos), and
+    per kind how many of them each detector fired on at its min_score; inputs with no face
+    are left out."""
+    from collections import Counter
+
     import tensorflow as tf
 
     from cnn_detector.image_io import read_image
@@ -44,26 +49,34 @@ def real_probabilities(engine, judge, factory: Path, share: Path, copies: int) -
     from cnn_detector.video import VideoFrame
 
     found: dict[str, list[float]] = {"crops": [], "degraded crops": [], "photos": [], "videos": []}
+    fired: dict[str, Counter] = {kind: Counter() for kind in found}
 
-    def judged(name: str, image) -> float | None:
+    def judged(name: str, image, kind: str) -> float | None:
         frame = engine.for_judge(engine.analyse(name, VideoFrame(0, 0.0, image)))
         verdict = judge.decide(name, [frame], engine.names)
-        return verdict.fake_probability if verdict.status == "ok" else None
+        if verdict.status != "ok":
+            return None
+        fired[kind].update({d.detector for d in frame.detections})
+        return verdict.fake_probability
 
     reals = [row for row in read_index(factory, "val") if row["method"] == "real"]
     for index, row in enumerate(reals):
         image = read_image(Path(factory) / row["image"])
         for copy in range(copies + 1):
             picture = image if copy == 0 else degrade(tf.constant(image), tf.constant([index, copy])).numpy()
-            probability = judged(f"{row['image']}#{copy}", picture)
+            kind = "crops" if copy == 0 else "degraded crops"
+            probability = judged(f"{row['image']}#{copy}", picture, kind)
             if probability is not None:
-                found["crops" if copy == 0 else "degraded crops"].append(probability)
+                found[kind].append(probability)
     for item in load_share(share):
         if item.label == "real" and item.split == "val":
-            verdict = engine.scan_file(item.path).verdict
-            if verdict.status == "ok":
-                found["videos" if item.is_video else "photos"].append(verdict.fake_probability)
-    return found
+            result = engine.scan_file(item.path)
+            if result.verdict.status == "ok":
+                kind = "videos" if item.is_video else "photos"
+                found[kind].append(result.verdict.fake_probability)
+                calibrated = [engine.for_judge(f) for f in result.frames]
+                fired[kind].update({d.detector for f in calibrated for d in f.detections})
+    return found, {kind: dict(counts) for kind, counts in fired.items()}
 
 
 def wild_real_scores(wild_out: Path) -> list[float]:
@@ -111,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return parts
     judge, detectors = parts
     engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=2.0, max_frames=16))
-    found = real_probabilities(engine, judge, args.factory, args.share, args.copies)
+    found, fired = real_probabilities(engine, judge, args.factory, args.share, args.copies)
     for detector in detectors:
         detector.close()
     every = np.array([p for scores in found.values() for p in scores])
@@ -127,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "reals": {kind: len(scores) for kind, scores in found.items()},
+        "detector_fired": fired,
         "current_threshold": judge.threshold,
         "target_fpr": args.target_fpr,
         "threshold_for_target": chosen,

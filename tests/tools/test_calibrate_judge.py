@@ -18,6 +18,7 @@ def test_measures_then_writes_the_threshold(tmp_path, tiny_factory, tiny_share_d
     assert calibrate_judge.main(argv) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["reals"]["degraded crops"] == 2 * report["reals"]["crops"] > 0
+    assert set(report["detector_fired"]) == set(report["reals"])
     assert yaml.safe_load((judge / "judge.yaml").read_text())["threshold"] == report["current_threshold"]
     assert calibrate_judge.main([*argv, "--write"]) == 0
     settings = yaml.safe_load((judge / "judge.yaml").read_text())
