@@ -14,7 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, factory_missing, log, setup_logging  # noqa: E402
+from cnn_detector.cli import (  # noqa: E402
+    EXIT_OK,
+    EXIT_USAGE,
+    ScannerArgumentParser,
+    factory_missing,
+    log,
+    setup_logging,
+)
 from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 
 COLUMNS = ("path", "label", "method", "source_folder")

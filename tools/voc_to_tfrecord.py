@@ -10,7 +10,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnn_detector.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
+from cnn_detector.cli import (  # noqa: E402
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    ScannerArgumentParser,
+    log,
+    setup_logging,
+)
 from cnn_detector.errors import LabelMapError  # noqa: E402
 from cnn_detector.labelmap import load_labelmap  # noqa: E402
 
