@@ -166,7 +166,8 @@ def scan(args, engine: ScanEngine, items: list, recorder: ScanRecorder) -> int:
                 if result.verdict.status == "error":
                     log.error("%s", result.verdict.error)
                     failed += 1
-                rows = [row for frame in result.frames for row in detection_rows(engine.reported(frame))]
+                frames_rows = (detection_rows(engine.reported(frame)) for frame in result.frames)
+                rows = [row for found in frames_rows for row in found] if args.detections else []
                 with signals.protected():  # a signal waits until the file is journaled and counted
                     recorder.record(result.verdict, rows)
                     frames += len(result.frames)

@@ -26,7 +26,7 @@ import numpy as np
 
 from cnn_detector.training.metrics import roc_auc
 from cnn_detector.training.shortcuts import SHORTCUT_NAMES, SHORTCUTS, ShortcutFeatures
-from rnn_judge.evaluation import bootstrap
+from rnn_judge.evaluation import bootstrap, summarize
 
 KINDS = ("images", "videos")
 # (run folder, title) of the scorers that go through tools/evaluate.py
@@ -109,29 +109,16 @@ def score_table(items: Sequence[WildItem], scores: dict[str, float], threshold: 
     finite = ~np.isnan(values)
     labels, values, judged = labels[finite], values[finite], [j for j, f in zip(judged, finite) if f]
     table = {"n_fake": int(labels.sum()), "n_real": int((1 - labels).sum()), "not_judged": len(items) - len(judged)}
-    table["auc"] = roc_auc(labels, values) if len(set(labels)) == 2 else math.nan
-    table["auc_ci95"] = _interval(roc_auc, labels, values, rounds)
-    if threshold is not None:
-
-        def fpr(y, s):
-            return _rate(s[y == 0], threshold) if (y == 0).any() else math.nan
-
-        def recall(y, s):
-            return _rate(s[y == 1], threshold) if (y == 1).any() else math.nan
-
-        table.update(
-            threshold=threshold,
-            fpr=fpr(labels, values),
-            fpr_ci95=_interval(fpr, labels, values, rounds),
-            recall=recall(labels, values),
-            recall_ci95=_interval(recall, labels, values, rounds),
-        )
+    if threshold is not None:  # the same summary tools/evaluate.py reports, from these scores
+        table.update(summarize(labels, values, threshold, rounds), threshold=threshold)
+    else:
+        table.update(auc=roc_auc(labels, values), auc_ci95=_interval(roc_auc, labels, values, rounds))
     reals = [(i, s) for i, s in judged if i.label == 0]
     table["per_method"] = {}
     for method in sorted({i.method for i, _ in judged if i.label == 1}):
         group = reals + [(i, s) for i, s in judged if i.label == 1 and i.method == method]
         y, s = np.array([i.label for i, _ in group]), np.array([v for _, v in group])
-        entry = {"n_fake": int(y.sum()), "auc": roc_auc(y, s) if len(set(y)) == 2 else math.nan}
+        entry = {"n_fake": int(y.sum()), "auc": roc_auc(y, s)}
         entry["auc_ci95"] = _interval(roc_auc, y, s, rounds)
         if threshold is not None:
             entry["recall"] = _rate(s[y == 1], threshold)
@@ -175,10 +162,11 @@ def share_training_sample(share: Path, per_label: int = 250, seed: int = 0) -> l
     from cnn_detector.training.share import load_share
 
     rng = random.Random(seed)
+    items = load_share(share)
     chosen = []
     for label in ("real", "fake"):
         by_folder: dict[str, list[Path]] = {}
-        for item in load_share(share):
+        for item in items:
             if item.split == "train" and item.label == label and not item.is_video:
                 by_folder.setdefault(item.folder, []).append(item.path)
         folders = sorted(by_folder)

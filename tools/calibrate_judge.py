@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from rnn_judge.evaluation import bootstrap
     from rnn_judge.judge import SETTINGS_NAME
 
-    args.threshold = None
+    args.threshold = None  # judge_and_detectors reads it: the judge keeps its own threshold here
     from rnn_judge.judge import judge_and_detectors
 
     parts = judge_and_detectors(args)
