@@ -1,53 +1,115 @@
 #!/usr/bin/env python3
-"""Set a trained detector's min_score to the score that 1% of the real faces of its
-validation split reach, over the factory's crops and the original real photos and video
-frames (what tools/train_detector.py does after export), so the judge reads every detector on
-one scale."""
+"""Set detectors' min_score to the score that --target-fpr of thousands of real inputs reach:
+every real face crop of the factory's validation split as it is and through --copies draws of
+each kind of real photo that gets flagged (up-scaled small photos, old scanned prints,
+beauty-filtered selfies, tight crops, the shared degradation chain), plus the split's real
+photos and video frames as the scanner sees them. One pass scores every detector on the same
+inputs, so the judge reads every detector on one scale (what training does after export).
+
+Without --config it recalibrates every detector in --models (frozen_models/) (typical fake scores kept);
+with recipes it also re-measures each one's typical fake score on its own factory."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
+from cnn_detector.cli import (  # noqa: E402
+    EXIT_OK,
+    EXIT_USAGE,
+    ScannerArgumentParser,
+    factory_missing,
+    log,
+    setup_logging,
+)
 from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+
+EXAMPLES = """examples:
+  python tools/calibrate_detector.py --measure-only     # what the shipped min_scores give on the reals
+  python tools/calibrate_detector.py                    # recalibrate every shipped detector
+  python tools/calibrate_detector.py --config configs/detectors/gan_face.yaml
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScannerArgumentParser(
-        prog="calibrate_detector.py",
-        description=__doc__,
-        epilog="example:\n  python tools/calibrate_detector.py --config configs/detectors/gan_face.yaml",
-    )
-    parser.add_argument("--config", type=Path, nargs="+", required=True, help="detector recipes")
+    parser = ScannerArgumentParser(prog="calibrate_detector.py", description=__doc__, epilog=EXAMPLES)
+    parser.add_argument("--config", type=Path, nargs="+", help="detector recipes (default: every shipped detector)")
+    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    parser.add_argument("--copies", type=int, default=2, help="draws of each kind of real per crop (default 2)")
     parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--models", type=Path, default=PROJECT_ROOT / "frozen_models", help="detector folders")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "detector_calibration")
+    parser.add_argument("--measure-only", action="store_true", help="report, change no detector.yaml")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.copies < 0 or not 0 < args.target_fpr < 1:
+        parser.error("--copies must be >= 0 and --target-fpr between 0 and 1")
+    if factory_missing(args.factory):
+        return EXIT_USAGE
+    from contextlib import ExitStack
+
+    from cnn_detector.atomic_file import atomic_write_text
+    from cnn_detector.errors import DeepfakeScannerError
     from cnn_detector.frozen_graph import load_detector
     from cnn_detector.registry import load_detector_spec
-    from cnn_detector.training.calibration import (
-        calibrated_min_score,
-        typical_fake_score,
-        write_calibration,
-    )
+    from cnn_detector.training.calibration import calibrate, typical_fake_score, write_calibration
     from cnn_detector.training.config import load_train_config
-    from cnn_detector.training.share import DEFAULT_SHARE
 
-    for recipe in args.config:
-        config = load_train_config(recipe)
-        directory = PROJECT_ROOT / "frozen_models" / config.detector.name
+    typical_from: dict[str, tuple[Path, tuple[str, ...]]] = {}
+    if args.config:
+        names = []
+        for recipe in args.config:
+            try:
+                config = load_train_config(recipe)
+            except (ValueError, OSError) as err:
+                log.error("%s: %s", recipe, err)
+                return EXIT_USAGE
+            names.append(config.detector.name)
+            typical_from[config.detector.name] = (PROJECT_ROOT / config.data.factory, config.data.positives)
+        directories = [args.models / name for name in names]
+    else:
+        directories = sorted(p.parent for p in args.models.glob("*/detector.yaml"))
+    if not directories:
+        log.error("%s: no detector folders to calibrate", args.models)
+        return EXIT_USAGE
+    with ExitStack() as stack:
         try:
-            with load_detector(load_detector_spec(directory)) as detector:
-                factory = PROJECT_ROOT / config.data.factory
-                min_score = calibrated_min_score(detector, factory, args.target_fpr, share=DEFAULT_SHARE)
-                typical = typical_fake_score(detector, factory, config.data.positives)
-        except (ValueError, FileNotFoundError) as err:
-            log.error("%s: %s", recipe, err)
+            detectors = [stack.enter_context(load_detector(load_detector_spec(d))) for d in directories]
+            results = calibrate(detectors, args.factory, args.target_fpr, args.share, args.copies)
+            typical = {
+                d.name: typical_fake_score(d, *typical_from[d.name]) if d.name in typical_from else None
+                for d in detectors
+            }
+        except (DeepfakeScannerError, ValueError, FileNotFoundError) as err:
+            log.error("%s", err)
             return EXIT_USAGE
-        write_calibration(directory, min_score, typical)
-        log.info("%s: min_score %.2f, typical fake score %s", config.detector.name, min_score, typical)
+    report = {
+        "command": "python tools/calibrate_detector.py" + (f" --copies {args.copies}" if args.copies != 2 else ""),
+        "target_fpr": args.target_fpr,
+        "detectors": {r.detector: {**r.__dict__, "total": r.total} for r in results},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "report.json", json.dumps(report, indent=1))
+    for directory, result in zip(directories, results):
+        share_old = sum(result.fpr_old[k] * n for k, n in result.reals.items()) / max(1, result.total)
+        log.info(
+            "%s: %d real inputs; min_score %.2f flags %.1f%% of them -> %.2f",
+            result.detector,
+            result.total,
+            result.old_min_score,
+            100 * share_old,
+            result.min_score,
+        )
+        if not args.measure_only:
+            from cnn_detector.manifest import MANIFEST_NAME, load_manifest
+
+            kept = load_manifest(directory / MANIFEST_NAME).typical_fake_score
+            write_calibration(directory, result.min_score, typical.get(result.detector) or kept)
+    log.info("report: %s", args.out / "report.json")
     return EXIT_OK
 
 

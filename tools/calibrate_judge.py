@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Check (and with --write, set) the judge's threshold on thousands of real inputs: every real
-face crop of the factory's validation split, each also through several draws of the shared
-degradation chain (augment.degrade), and every real photo and video of the share's validation
-split as the scanner sees them. Prints the false-positive rate the current threshold gives on
+face crop of the factory's validation split, as it is and through --copies draws of each kind
+of real photo that gets flagged (up-scaled small photos, old scanned prints, beauty-filtered
+selfies, tight crops, the shared degradation chain: the inputs tools/calibrate_detector.py
+sets min_scores on), and every real photo and video of the share's validation split as the
+scanner sees them. Prints the false-positive rate the current threshold gives on
 them, the threshold that gives --target-fpr, and what each threshold gives on wild/'s reals
 (from `tools/evaluate.py --wild`'s verdicts, when there)."""
 
@@ -28,28 +30,24 @@ from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
 
 EXAMPLES = """examples:
   python tools/calibrate_judge.py                       # measure only: report.json in work_data/judge_calibration
-  python tools/calibrate_judge.py --copies 6 --write    # set judge.yaml's threshold for 1% FPR on these reals
+  python tools/calibrate_judge.py --write               # set judge.yaml's threshold for 1% FPR on these reals
 """
 
 
 def real_probabilities(
     engine, judge, factory: Path, share: Path, copies: int
 ) -> tuple[dict[str, list[float]], dict[str, dict[str, int]]]:
-    """Judge probabilities of real inputs by kind (crops, degraded crops, photos, videos), and
+    """Judge probabilities of real inputs by kind (crops, each kind of real, photos, videos), and
     per kind how many of them each detector fired on at its min_score; inputs with no face
     are left out."""
-    from collections import Counter
+    from collections import Counter, defaultdict
 
-    import tensorflow as tf
-
-    from cnn_detector.image_io import read_image
-    from cnn_detector.training.augment import degrade
-    from cnn_detector.training.evaluation import read_index
+    from cnn_detector.training.calibration import real_calibration_images
     from cnn_detector.training.share import load_share
     from cnn_detector.video import VideoFrame
 
-    found: dict[str, list[float]] = {"crops": [], "degraded crops": [], "photos": [], "videos": []}
-    fired: dict[str, Counter] = {kind: Counter() for kind in found}
+    found: dict[str, list[float]] = defaultdict(list)
+    fired: dict[str, Counter] = defaultdict(Counter)
 
     def judged(name: str, image, kind: str) -> float | None:
         frame = engine.for_judge(engine.analyse(name, VideoFrame(0, 0.0, image)))
@@ -59,15 +57,10 @@ def real_probabilities(
         fired[kind].update({d.detector for d in frame.detections})
         return verdict.fake_probability
 
-    reals = [row for row in read_index(factory, "val") if row["method"] == "real"]
-    for index, row in enumerate(reals):
-        image = read_image(Path(factory) / row["image"])
-        for copy in range(copies + 1):
-            picture = image if copy == 0 else degrade(tf.constant(image), tf.constant([index, copy])).numpy()
-            kind = "crops" if copy == 0 else "degraded crops"
-            probability = judged(f"{row['image']}#{copy}", picture, kind)
-            if probability is not None:
-                found[kind].append(probability)
+    for kind, name, image in real_calibration_images(factory, copies):
+        probability = judged(name, image, kind)
+        if probability is not None:
+            found[kind].append(probability)
     for item in load_share(share):
         if item.label == "real" and item.split == "val":
             result = engine.scan_file(item.path)
@@ -76,7 +69,7 @@ def real_probabilities(
                 found[kind].append(result.verdict.fake_probability)
                 calibrated = [engine.for_judge(f) for f in result.frames]
                 fired[kind].update({d.detector for f in calibrated for d in f.detections})
-    return found, {kind: dict(counts) for kind, counts in fired.items()}
+    return dict(found), {kind: dict(counts) for kind, counts in fired.items()}
 
 
 def wild_real_scores(wild_out: Path) -> list[float]:
@@ -95,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
     parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
     parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
-    parser.add_argument("--copies", type=int, default=4, help="degraded copies of each real crop (default 4)")
+    parser.add_argument("--copies", type=int, default=2, help="draws of each kind of real per crop (default 2)")
     parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--wild-results", type=Path, default=PROJECT_ROOT / "work_data" / "wild")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "judge_calibration")
@@ -167,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         settings["threshold"] = chosen
         settings["threshold_calibration"] = {
             "command": "python tools/calibrate_judge.py --write"
-            + (f" --copies {args.copies}" if args.copies != 4 else ""),
+            + (f" --copies {args.copies}" if args.copies != 2 else ""),
             "reals": report["reals"],
             "target_fpr": args.target_fpr,
         }

@@ -1,11 +1,13 @@
 """tools/calibrate_judge.py at CI size: the judge's threshold checked, then set, on real inputs
-(factory crops, their degraded copies, the share's real media); the weights never change."""
+(factory crops, each kind of real photo made from them, the share's real media); the weights
+never change."""
 
 import json
 import shutil
 
 import yaml
 
+from cnn_detector.training.real_kinds import REAL_KINDS
 from tools import calibrate_judge
 
 
@@ -17,7 +19,8 @@ def test_measures_then_writes_the_threshold(tmp_path, tiny_factory, tiny_share_d
     argv += ["--out", str(tmp_path / "out"), "--wild-results", str(tmp_path / "none"), "--only-detectors", "gan_face"]
     assert calibrate_judge.main(argv) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["reals"]["degraded crops"] == 2 * report["reals"]["crops"] > 0
+    reals = report["reals"]
+    assert reals["crop"] > 0 and all(0 < reals[kind] <= 2 * reals["crop"] for kind in REAL_KINDS)
     assert set(report["detector_fired"]) == set(report["reals"])
     assert yaml.safe_load((judge / "judge.yaml").read_text())["threshold"] == report["current_threshold"]
     assert calibrate_judge.main([*argv, "--write"]) == 0
