@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-fpr", type=float, default=0.01)
     parser.add_argument("--models", type=Path, default=PROJECT_ROOT / "frozen_models", help="detector folders")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "detector_calibration")
+    parser.add_argument(
+        "--pooled", action="store_true", help="hold the target on all reals together, not on each kind of real too"
+    )
     parser.add_argument("--measure-only", action="store_true", help="report, change no detector.yaml")
     args = parser.parse_args(argv)
     setup_logging()
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             detectors = [stack.enter_context(load_detector(load_detector_spec(d))) for d in directories]
-            results = calibrate(detectors, args.factory, args.target_fpr, args.share, args.copies)
+            results = calibrate(detectors, args.factory, args.target_fpr, args.share, args.copies, not args.pooled)
             typical = {
                 d.name: typical_fake_score(d, *typical_from[d.name]) if d.name in typical_from else None
                 for d in detectors
@@ -88,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s", err)
             return EXIT_USAGE
     report = {
-        "command": "python tools/calibrate_detector.py" + (f" --copies {args.copies}" if args.copies != 2 else ""),
+        "command": "python tools/calibrate_detector.py"
+        + (f" --copies {args.copies}" if args.copies != 2 else "")
+        + (" --pooled" if args.pooled else ""),
         "target_fpr": args.target_fpr,
         "detectors": {r.detector: {**r.__dict__, "total": r.total} for r in results},
     }
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     for directory, result in zip(directories, results):
         share_old = sum(result.fpr_old[k] * n for k, n in result.reals.items()) / max(1, result.total)
         log.info(
-            "%s: %d real inputs; min_score %.2f flags %.1f%% of them -> %.2f",
+            "%s: %d real inputs; min_score %g flags %.1f%% of them -> %g",
             result.detector,
             result.total,
             result.old_min_score,

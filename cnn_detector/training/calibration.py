@@ -113,17 +113,17 @@ def rounded_up(threshold: float) -> float:
     return min(0.999, max(0.05, round(value, 3)))
 
 
-def min_score_for(kinds: dict[str, np.ndarray], target_fpr: float) -> float:
+def min_score_for(kinds: dict[str, np.ndarray], target_fpr: float, each_kind: bool = True) -> float:
     """The lowest (rounded-up) score that at most ``target_fpr`` of all the real scores reach,
-    raised until it also holds for each kind of real on its own (kinds with at least
-    MIN_KIND_INPUTS scores): a calibration that holds for clean crops but flags 5% of up-scaled
-    photos does not hold where up-scaled photos are common."""
+    raised (unless ``each_kind`` is false) until it also holds for each kind of real on its own
+    (kinds with at least MIN_KIND_INPUTS scores): a calibration that holds for clean crops but
+    flags 5% of up-scaled photos does not hold where up-scaled photos are common."""
     pooled = np.concatenate([np.asarray(v, np.float64) for v in kinds.values()]) if kinds else np.zeros(0)
     if not len(pooled):
         raise ValueError("no real scores")
     threshold = max(
         [threshold_at_fpr(pooled, target_fpr)]
-        + [threshold_at_fpr(v, target_fpr) for v in kinds.values() if len(v) >= MIN_KIND_INPUTS]
+        + [threshold_at_fpr(v, target_fpr) for v in kinds.values() if each_kind and len(v) >= MIN_KIND_INPUTS]
     )
     if not math.isfinite(threshold):
         raise ValueError(f"no threshold on {len(pooled)} scores")
@@ -153,6 +153,7 @@ def calibrate(
     target_fpr: float = DEFAULT_TARGET_FPR,
     share: Path | None = None,
     copies: int = CALIBRATION_COPIES,
+    each_kind: bool = True,
 ) -> list[Calibration]:
     """Each detector's min_score: the score that at most ``target_fpr`` of the real inputs reach,
     of all of them and of each kind on its own, over every real crop of the factory's
@@ -166,7 +167,7 @@ def calibrate(
     for detector in detectors:
         kinds = {kind: np.asarray(values, np.float64) for kind, values in by_detector[detector.name].items()}
         try:
-            chosen = min_score_for(kinds, target_fpr)
+            chosen = min_score_for(kinds, target_fpr, each_kind)
         except ValueError as err:
             raise ValueError(f"{factory}: cannot calibrate {detector.name}: {err}") from None
         old = detector.spec.manifest.min_score

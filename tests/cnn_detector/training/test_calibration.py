@@ -21,6 +21,7 @@ def test_a_common_kind_that_fires_more_raises_the_threshold():
     assert pooled_only < 0.7  # 10 of 2,200 is under 1%: pooled, the 0.7s would pass
     chosen = min_score_for({"crop": calm, "upscaled": noisy}, 0.01)
     assert chosen > 0.7 and (noisy >= chosen).mean() <= 0.01
+    assert min_score_for({"crop": calm, "upscaled": noisy}, 0.01, each_kind=False) == pooled_only
 
 
 def test_a_rare_kind_does_not_move_it():
