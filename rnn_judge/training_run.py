@@ -187,6 +187,7 @@ def evaluate_trained(factory: Path, out: Path, cache: Path, seed: int, limit: in
             "threshold": float(judge.threshold),
             "target_fpr": target_fpr,
             "trained_with": settings.get("trained_with_detectors", []),
+            "threshold_calibration": settings.get("threshold_calibration"),
             "detectors": list(names),
             "counts": {"train": report.get("counts", {}).get("train", 0), "val": len(val), "test": len(test)},
             "test": judge_test_metrics(judge, len(names), val, test, target_fpr),
@@ -199,6 +200,23 @@ def evaluate_trained(factory: Path, out: Path, cache: Path, seed: int, limit: in
 
 def _f(value) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def threshold_origin(report: dict) -> str:
+    """Where the threshold came from: tools/calibrate_judge.py --write (judge.yaml's
+    threshold_calibration, copied into the report) or the judge validation split at training."""
+    calibration = report.get("threshold_calibration")
+    if not calibration:
+        return (
+            f"chosen on the judge validation split for a false-positive rate of {report['target_fpr']:.1%} "
+            "on real sequences when it was trained"
+        )
+    reals = calibration["reals"]
+    kinds = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in reals.items())
+    return (
+        f"set for {calibration['target_fpr']:.1%} FPR on {sum(reals.values()):,} real inputs by "
+        f"`{calibration['command']}` ({kinds})"
+    )
 
 
 def detector_sentence(report: dict) -> str:
@@ -247,9 +265,8 @@ Data: detection streams of the factory's validation split (judge train: 2/3 of i
 judge validation: 1/3) and test split (judge test), as stills, pseudo-videos (a still jittered over
 6 frames) and videos (the share's real videos, and the factory's manipulations applied to them
 frame by frame with fresh parameters per frame). Counts: {report["counts"]}.
-Threshold {report["threshold"]:.4f}, chosen on the judge validation split for a false-positive rate of
-{report["target_fpr"]:.3%} on real sequences. Training took {report["seconds"] / 60:.1f} minutes on 2 CPU cores
-(mostly running the detectors to make the streams).
+Threshold {report["threshold"]:.4f}, {threshold_origin(report)}. Training took
+{report["seconds"] / 60:.1f} minutes on 2 CPU cores (mostly running the detectors to make the streams).
 
 ## Test split
 Overall: AUC {_f(overall["auc"])}, recall {_f(overall["recall_at_threshold"])} and false-positive rate

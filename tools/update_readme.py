@@ -68,13 +68,12 @@ def judge_table() -> str:
     path = PROJECT_ROOT / "rnn_judge" / "trained" / "metrics.json"
     if not path.is_file():
         return "(no trained judge: python tools/train_judge.py)"
-    from rnn_judge.training_run import detector_sentence
+    from rnn_judge.training_run import detector_sentence, threshold_origin
 
     report = json.loads(path.read_text())
     test = report["test"]
     lines = [
-        f"Threshold {report['threshold']:.4f} (chosen for {report['target_fpr']:.1%} FPR on the judge's validation "
-        f"split when it was trained). {detector_sentence(report)}",
+        f"Threshold {report['threshold']:.4f} ({threshold_origin(report)}). {detector_sentence(report)}",
         "",
         "| test sequences | fakes | reals | AUC | recall @threshold | FPR @threshold | recall @1% FPR | max-score baseline AUC |",
         "|---|---|---|---|---|---|---|---|",
