@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=PROJECT_ROOT / "frozen_models", help="detector folders")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "detector_calibration")
     parser.add_argument(
-        "--pooled", action="store_true", help="hold the target on all reals together, not on each kind of real too"
+        "--each-kind", action="store_true", help="hold the target on each kind of real on its own too (stricter)"
     )
     parser.add_argument("--measure-only", action="store_true", help="report, change no detector.yaml")
     args = parser.parse_args(argv)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             detectors = [stack.enter_context(load_detector(load_detector_spec(d))) for d in directories]
-            results = calibrate(detectors, args.factory, args.target_fpr, args.share, args.copies, not args.pooled)
+            results = calibrate(detectors, args.factory, args.target_fpr, args.share, args.copies, args.each_kind)
             typical = {
                 d.name: typical_fake_score(d, *typical_from[d.name]) if d.name in typical_from else None
                 for d in detectors
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "command": "python tools/calibrate_detector.py"
         + (f" --copies {args.copies}" if args.copies != 2 else "")
-        + (" --pooled" if args.pooled else ""),
+        + (" --each-kind" if args.each_kind else ""),
         "target_fpr": args.target_fpr,
         "detectors": {r.detector: {**r.__dict__, "total": r.total} for r in results},
     }

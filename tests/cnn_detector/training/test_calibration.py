@@ -1,5 +1,5 @@
 """The min_score rule on hand-made scores: at most the target share of all real inputs reach
-it, and of each common kind of real on its own."""
+it (and, with each_kind, of each common kind of real on its own)."""
 
 import numpy as np
 import pytest
@@ -19,16 +19,17 @@ def test_a_common_kind_that_fires_more_raises_the_threshold():
     noisy = np.concatenate([np.full(190, 0.2), np.full(10, 0.7)])  # 5% of up-scaled photos at 0.7
     pooled_only = min_score_for({"crop": np.concatenate([calm, noisy])}, 0.01)
     assert pooled_only < 0.7  # 10 of 2,200 is under 1%: pooled, the 0.7s would pass
-    chosen = min_score_for({"crop": calm, "upscaled": noisy}, 0.01)
+    chosen = min_score_for({"crop": calm, "upscaled": noisy}, 0.01, each_kind=True)
     assert chosen > 0.7 and (noisy >= chosen).mean() <= 0.01
-    assert min_score_for({"crop": calm, "upscaled": noisy}, 0.01, each_kind=False) == pooled_only
+    assert min_score_for({"crop": calm, "upscaled": noisy}, 0.01) == pooled_only  # the default: pooled
 
 
 def test_a_rare_kind_does_not_move_it():
     calm = np.full(2000, 0.1)
     rare = np.full(MIN_KIND_INPUTS - 1, 0.9)  # too few inputs to stand for a kind on its own
     rare[1:] = 0.1
-    assert min_score_for({"crop": calm, "photos": rare}, 0.01) == min_score_for({"crop": np.append(calm, rare)}, 0.01)
+    alone = min_score_for({"crop": calm, "photos": rare}, 0.01, each_kind=True)
+    assert alone == min_score_for({"crop": np.append(calm, rare)}, 0.01)
 
 
 def test_saturated_scores_get_a_third_decimal_and_a_cap():
