@@ -16,7 +16,7 @@ import yaml
 
 from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.registry import PROJECT_ROOT
-from cnn_detector.types import FrameDetections, Verdict
+from cnn_detector.types import Detection, FrameDetections, Verdict
 from rnn_judge.features import NUM_FEATURES, sequence_features
 from rnn_judge.model import JudgeConfig, build_judge
 
@@ -117,6 +117,16 @@ class Judge:
         with self._lock:
             probability, _, _ = self._predict(batch.astype(np.float32), mask.astype(np.float32))
         return probability.numpy()[:, 0]
+
+    def lone_detector_ceiling(self, detectors: Sequence[str]) -> float:
+        """The probability a still reaches when exactly one detector fires on its face at full
+        strength and every other is silent: with a threshold at or above it, no detector alone
+        can call a still fake, so widening the detector set cannot add recall on its own."""
+        names = tuple(detectors)
+        face = (0.2, 0.2, 0.8, 0.8)
+        found = Detection(box=face, score=1.0, class_id=1, label="evidence", detector=names[0])
+        frame = FrameDetections("ceiling", 0, 0.0, (100, 100), faces=(face,), detections=(found,))
+        return float(self.run(sequence_features([frame], names)).probability)
 
     def decide(self, source: str, frames: Sequence[FrameDetections], detectors: Sequence[str]) -> Verdict:
         """The verdict for one source. Frames without a face are not judged; a source with no

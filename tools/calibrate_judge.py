@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         interval = bootstrap(lambda _, s: float((s >= threshold).mean()), ones, scores, 1000)
         return {"n": len(scores), "fpr": float((scores >= threshold).mean()), "fpr_ci95": interval}
 
+    ceiling = judge.lone_detector_ceiling(engine.names)
     report = {
+        "lone_detector_ceiling": ceiling,
         "reals": {kind: len(scores) for kind, scores in found.items()},
         "detector_fired": fired,
         "current_threshold": judge.threshold,
@@ -154,6 +156,17 @@ def main(argv: list[str] | None = None) -> int:
         report["wild_reals_at_current"].get("fpr"),
         report["wild_reals_at_new"].get("fpr"),
     )
+    if chosen >= ceiling:
+        log.warning(
+            "%.4f is at or above %.4f, what one detector firing alone with a confident box on the face reaches: "
+            "no detector could call a still fake on its own and widening could not add recall; calibrate the "
+            "detectors' min_scores first (tools/calibrate_detector.py)%s",
+            chosen,
+            ceiling,
+            "; judge.yaml left as it is" if args.write else "",
+        )
+        if args.write:
+            return EXIT_USAGE
     if args.write:
         path = args.judge / SETTINGS_NAME
         settings = yaml.safe_load(path.read_text(encoding="utf-8"))
