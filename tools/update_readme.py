@@ -73,7 +73,7 @@ def judge_table() -> str:
     report = json.loads(path.read_text())
     test = report["test"]
     lines = [
-        f"Threshold {report['threshold']:.4f} ({threshold_origin(report)}). {detector_sentence(report)}",
+        f"Threshold {report['threshold']:.4f}: {threshold_origin(report)}. {detector_sentence(report)}",
         "",
         "| test sequences | fakes | reals | AUC | recall @threshold | FPR @threshold | recall @1% FPR | max-score baseline AUC |",
         "|---|---|---|---|---|---|---|---|",
