@@ -11,6 +11,7 @@ with recipes it also re-measures each one's typical fake score on its own factor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_detector.atomic_file import atomic_write_text
     from cnn_detector.errors import DeepfakeScannerError
     from cnn_detector.frozen_graph import load_detector
+    from cnn_detector.manifest import MANIFEST_NAME, load_manifest
     from cnn_detector.registry import load_detector_spec
     from cnn_detector.training.calibration import calibrate, typical_fake_score, write_calibration
     from cnn_detector.training.config import load_train_config
@@ -95,23 +97,20 @@ def main(argv: list[str] | None = None) -> int:
         + (f" --copies {args.copies}" if args.copies != 2 else "")
         + (" --each-kind" if args.each_kind else ""),
         "target_fpr": args.target_fpr,
-        "detectors": {r.detector: {**r.__dict__, "total": r.total} for r in results},
+        "detectors": {r.detector: {**dataclasses.asdict(r), "total": r.total} for r in results},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "report.json", json.dumps(report, indent=1))
     for directory, result in zip(directories, results):
-        share_old = sum(result.fpr_old[k] * n for k, n in result.reals.items()) / max(1, result.total)
         log.info(
             "%s: %d real inputs; min_score %g flags %.1f%% of them -> %g",
             result.detector,
             result.total,
             result.old_min_score,
-            100 * share_old,
+            100 * result.flagged(result.fpr_old),
             result.min_score,
         )
         if not args.measure_only:
-            from cnn_detector.manifest import MANIFEST_NAME, load_manifest
-
             kept = load_manifest(directory / MANIFEST_NAME).typical_fake_score
             write_calibration(directory, result.min_score, typical.get(result.detector) or kept)
     log.info("report: %s", args.out / "report.json")

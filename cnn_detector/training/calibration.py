@@ -146,6 +146,10 @@ class Calibration:
     def total(self) -> int:
         return sum(self.reals.values())
 
+    def flagged(self, rates: dict[str, float]) -> float:
+        """The share of all the real inputs flagged, from per-kind rates (fpr_old or fpr_new)."""
+        return sum(rates[kind] * count for kind, count in self.reals.items()) / max(1, self.total)
+
 
 def calibrate(
     detectors: Sequence[FrozenGraphDetector],
