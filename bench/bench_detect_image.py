@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from cnn_detector.cli import setup_logging  # noqa: E402
-from cnn_detector.frozen_graph import LoadOptions, load_detector  # noqa: E402
-from cnn_detector.registry import discover_detectors  # noqa: E402
+from cnn_detector.frozen_graph import LoadOptions, load_detector
+from cnn_detector.registry import discover_detectors
+from deepfake_scanner.cli.common import setup_logging
 
 
 def images_per_second(detector, batch: np.ndarray, seconds: float) -> float:

@@ -18,27 +18,21 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import cv2
 
-import cv2  # noqa: E402
+from deepfake_scanner.cli.common import setup_logging
+from deepfake_scanner.defaults import FPS, SAMPLES_DIR
 
-from cnn_detector.cli import setup_logging  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
-
-SAMPLE = PROJECT_ROOT / "samples" / "videos" / "real_hamilton.mp4"
+SAMPLE = SAMPLES_DIR / "videos" / "real_hamilton.mp4"
 
 
 def looped_video(seconds: float, path: Path) -> Path:
     """The sample clip looped to ``seconds`` of video."""
-    capture = cv2.VideoCapture(str(SAMPLE))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    from deepfake_scanner.video import VideoFrames
+
+    video = VideoFrames(SAMPLE)
+    frames = [cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR) for frame, _ in video.every_frame()]
+    fps = video.native_fps
     height, width = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     for i in range(int(seconds * fps)):
@@ -48,10 +42,10 @@ def looped_video(seconds: float, path: Path) -> Path:
 
 
 def build_engine(fps: float, max_frames: int):
-    from cnn_detector.engine import EngineOptions, ScanEngine
-    from cnn_detector.faces import FaceFinder
     from cnn_detector.frozen_graph import load_detector
     from cnn_detector.registry import discover_detectors
+    from deepfake_scanner.engine import EngineOptions, ScanEngine
+    from deepfake_scanner.faces import FaceFinder
     from rnn_judge.judge import Judge
 
     detectors = [load_detector(spec) for spec in discover_detectors().select()]
@@ -59,7 +53,7 @@ def build_engine(fps: float, max_frames: int):
 
 
 def throughput(args) -> None:
-    from cnn_detector.video import VideoFrames
+    from deepfake_scanner.video import VideoFrames
 
     engine = build_engine(args.fps, 10_000)
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +107,7 @@ def memory(args) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fps", type=float, default=2.0)
+    parser.add_argument("--fps", type=float, default=FPS)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each clip in the throughput run")
     parser.add_argument("--copies", type=int, default=4, help="clips in the throughput run")
     parser.add_argument("--skip-memory", action="store_true")

@@ -7,13 +7,13 @@ One `tf.Graph` and one `tf.compat.v1.Session` per detector, created once and reu
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from cnn_detector.contract import INPUT_NODE, OUTPUT_NODES, tensor_name
-from cnn_detector.errors import UntrustedGraphError
+from cnn_detector.errors import DeepfakeScannerError, UntrustedGraphError
 from cnn_detector.graph_trust import ALLOWED_OPS, DEFAULT_MAX_GRAPH_BYTES, VerifiedGraph, read_and_verify_graph
 from cnn_detector.labelmap import LabelMap
 from cnn_detector.registry import DetectorSpec
@@ -215,3 +215,19 @@ def load_detector(spec: DetectorSpec, options: LoadOptions = LoadOptions()) -> F
         spec.graph_path, spec.manifest.sha256, options.max_graph_bytes, options.allowed_ops
     )
     return FrozenGraphDetector(spec, verified, options)
+
+
+def load_usable_detectors(
+    specs: Sequence[DetectorSpec], options: LoadOptions, on_skip: Callable[[str, DeepfakeScannerError], None]
+) -> list[FrozenGraphDetector]:
+    """Verify and load each graph; one that fails a check is passed to ``on_skip(name, error)``
+    and left out. Raises DeepfakeScannerError when none is usable."""
+    loaded = []
+    for spec in specs:
+        try:
+            loaded.append(load_detector(spec, options))
+        except DeepfakeScannerError as err:
+            on_skip(spec.name, err)
+    if not loaded:
+        raise DeepfakeScannerError("no usable detector: add one under frozen_models/ or pass --detectors DIR")
+    return loaded

@@ -150,30 +150,6 @@ class Judge:
         )
 
 
-def judge_from_arguments(args) -> Judge | int:
-    """The judge of ``--judge`` with ``--threshold``, or exit code 1 after logging why not."""
-    import logging
-
-    try:
-        return Judge.load(args.judge, args.threshold)
-    except JudgeError as err:
-        logging.getLogger("deepfake_scanner").error("%s", err)
-        return 1
-
-
-def judge_and_detectors(args):
-    """(judge, detectors) for a command line, or the exit code after logging why not."""
-    from cnn_detector.cli import detectors_from_arguments
-
-    judge = judge_from_arguments(args)
-    if isinstance(judge, int):
-        return judge
-    detectors = detectors_from_arguments(args)
-    if isinstance(detectors, int):
-        return detectors
-    return judge, detectors
-
-
 def likely_algorithm(frames: Sequence[FrameDetections], detectors: Sequence[str], output: JudgeOutput) -> str:
     """``detector:label`` of the stream that contributed most on the frames the judge attended
     to, and that detector's strongest class there."""

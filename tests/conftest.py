@@ -26,14 +26,14 @@ def _no_environment_detectors(monkeypatch):
 
 @pytest.fixture(scope="session")
 def tf1_graph() -> bytes:
-    from cnn_detector.reference_graphs import build_tf1_colour_graph
+    from tests.graphs import build_tf1_colour_graph
 
     return build_tf1_colour_graph(colours=(RED, BLUE))
 
 
 @pytest.fixture(scope="session")
 def tf2_graph() -> bytes:
-    from cnn_detector.reference_graphs import build_tf2_colour_graph
+    from tests.graphs import build_tf2_colour_graph
 
     return build_tf2_colour_graph(colours=(RED, BLUE))
 

@@ -3,10 +3,12 @@ carries a complete directory, and reproduces its own samples/expected.csv."""
 
 import pytest
 
-from cnn_detector.detector_samples import compare_with_expected, sample_images
-from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import load_detector
 from cnn_detector.registry import discover_detectors
+from deepfake_scanner.detector_samples import compare_with_expected, sample_images
+from deepfake_scanner.faces import FaceFinder
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 SCAN = discover_detectors(include_environment=False)
 SHIPPED = sorted(SCAN.specs)
@@ -25,8 +27,8 @@ def face_finder():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_check_detector_passes(name):
     """What a maintainer runs before merging (tools/check_detector.py), on every shipped detector."""
-    from cnn_detector.detector_checks import run_checks
-    from rnn_judge.effect import judge_effect_on_samples
+    from deepfake_evaluation.widening import judge_effect_on_samples
+    from deepfake_scanner.detector_checks import run_checks
 
     results = run_checks(SCAN.get(name).directory, judge_effect=judge_effect_on_samples)
     assert all(r.ok for r in results), "\n".join(map(str, results))

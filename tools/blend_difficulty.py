@@ -11,9 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -21,7 +19,7 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     setup_logging,
 )
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.defaults import DETECTORS_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/blend_difficulty.py                                   # frozen_models/blend_seam, test split
@@ -31,9 +29,9 @@ EXAMPLES = """examples:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="blend_difficulty.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--detector", type=Path, default=PROJECT_ROOT / "frozen_models" / "blend_seam")
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--detector", type=Path, default=DETECTORS_DIR / "blend_seam")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
     parser.add_argument("--split", choices=("val", "test"), default="test")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     parser.add_argument("-v", "--verbose", action="store_true")

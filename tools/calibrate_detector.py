@@ -16,9 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -26,7 +25,7 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     setup_logging,
 )
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.defaults import DETECTORS_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/calibrate_detector.py --measure-only     # what the shipped min_scores give on the reals
@@ -38,12 +37,12 @@ EXAMPLES = """examples:
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="calibrate_detector.py", description=__doc__, epilog=EXAMPLES)
     parser.add_argument("--config", type=Path, nargs="+", help="detector recipes (default: every shipped detector)")
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
     parser.add_argument("--copies", type=int, default=2, help="draws of each kind of real per crop (default 2)")
     parser.add_argument("--target-fpr", type=float, default=0.01)
-    parser.add_argument("--models", type=Path, default=PROJECT_ROOT / "frozen_models", help="detector folders")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "detector_calibration")
+    parser.add_argument("--models", type=Path, default=DETECTORS_DIR, help="detector folders")
+    parser.add_argument("--out", type=Path, default=WORK_DIR / "detector_calibration")
     parser.add_argument(
         "--each-kind", action="store_true", help="hold the target on each kind of real on its own too (stricter)"
     )
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_detector.manifest import MANIFEST_NAME, load_manifest
     from cnn_detector.registry import load_detector_spec
     from cnn_detector.training.calibration import calibrate, typical_fake_score, write_calibration
-    from cnn_detector.training.config import load_train_config
+    from cnn_detector.training.retinanet.config import load_train_config
 
     typical_from: dict[str, tuple[Path, tuple[str, ...]]] = {}
     if args.config:

@@ -15,9 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -26,7 +24,7 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     parse_arguments,
 )
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.defaults import FPS, JUDGE_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/calibrate_judge.py                       # measure only: report.json in work_data/judge_calibration
@@ -43,8 +41,8 @@ def real_probabilities(
     from collections import Counter, defaultdict
 
     from cnn_detector.training.calibration import real_calibration_images
-    from cnn_detector.training.share import load_share
-    from cnn_detector.video import VideoFrame
+    from deepfake_scanner.share import load_share
+    from deepfake_scanner.video import VideoFrame
 
     found: dict[str, list[float]] = defaultdict(list)
     fired: dict[str, Counter] = defaultdict(Counter)
@@ -85,13 +83,13 @@ def wild_real_scores(wild_out: Path) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="calibrate_judge.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
-    parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
+    parser.add_argument("--judge", type=Path, default=JUDGE_DIR)
     parser.add_argument("--copies", type=int, default=2, help="draws of each kind of real per crop (default 2)")
     parser.add_argument("--target-fpr", type=float, default=0.01)
-    parser.add_argument("--wild-results", type=Path, default=PROJECT_ROOT / "work_data" / "wild")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "judge_calibration")
+    parser.add_argument("--wild-results", type=Path, default=WORK_DIR / "wild")
+    parser.add_argument("--out", type=Path, default=WORK_DIR / "judge_calibration")
     parser.add_argument("--write", action="store_true", help="write the new threshold into the judge's judge.yaml")
     add_detector_arguments(parser)
     args = parse_arguments(parser, argv)
@@ -103,20 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     from cnn_detector.atomic_file import atomic_write_text
-    from cnn_detector.engine import EngineOptions, ScanEngine
-    from cnn_detector.faces import FaceFinder
-    from cnn_detector.training.metrics import threshold_at_fpr
-    from rnn_judge.evaluation import bootstrap
+    from deepfake_evaluation.metrics import bootstrap, threshold_at_fpr
+    from deepfake_scanner.engine import EngineOptions, ScanEngine
+    from deepfake_scanner.faces import FaceFinder
     from rnn_judge.judge import SETTINGS_NAME
 
     args.threshold = None  # judge_and_detectors reads it: the judge keeps its own threshold here
-    from rnn_judge.judge import judge_and_detectors
+    from deepfake_scanner.cli.common import judge_and_detectors
 
     parts = judge_and_detectors(args)
     if isinstance(parts, int):
         return parts
     judge, detectors = parts
-    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=2.0, max_frames=16))
+    # 16 frames a video (not the scan's 120): thousands of inputs in minutes
+    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=FPS, max_frames=16))
     found, fired = real_probabilities(engine, judge, args.factory, args.share, args.copies)
     for detector in detectors:
         detector.close()

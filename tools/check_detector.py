@@ -7,9 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_SOME_FAILED, ScannerArgumentParser, setup_logging  # noqa: E402
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_SOME_FAILED, ScannerArgumentParser, setup_logging
 
 EXAMPLES = """examples:
   python tools/check_detector.py frozen_models/gan_face
@@ -24,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-judge", action="store_true", help="skip the effect-on-the-judge check")
     args = parser.parse_args(argv)
     setup_logging()
-    from cnn_detector.detector_checks import run_checks
-    from rnn_judge.effect import judge_effect_on_samples
+    from deepfake_evaluation.widening import judge_effect_on_samples
+    from deepfake_scanner.detector_checks import run_checks
 
     failed = False
     for directory in args.directory:

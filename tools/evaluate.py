@@ -14,9 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -24,7 +22,7 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     parse_arguments,
 )
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.defaults import EVALUATION_MAX_FRAMES, FPS, JUDGE_DIR, SHARE_DIR, WILD_DIR, WORK_DIR
 
 IMAGENET_BASELINE = ("frame_classifier_imagenet", ["--pretrained", "--epochs", "6"])  # as reproduce_results.py
 
@@ -47,23 +45,26 @@ def validate(args, parser) -> None:
     if args.wild:
         if args.manifest:
             parser.error("--wild writes its own manifests; leave --manifest out")
-        args.out = args.out or PROJECT_ROOT / "work_data" / "wild"
+        args.out = args.out or WORK_DIR / "wild"
     elif not (args.manifest and args.out):
         parser.error("--manifest and --out are required (or --wild)")
 
 
 def evaluate_wild(args) -> int:
-    """Every scorer on wild/'s images and videos, then one report (rnn_judge.wild_evaluation)."""
+    """Every scorer on wild/'s images and videos, then one report (deepfake_evaluation.wild)."""
     import json
-    import platform
     import time
 
     from cnn_detector.atomic_file import atomic_write_text
-    from cnn_detector.faces import FaceFinder
-    from cnn_detector.training.pipeline import _cpu_count
-    from cnn_detector.training.shortcuts import SHORTCUT_NAMES, SHORTCUTS
-    from rnn_judge import wild_evaluation as wild
-    from tools import train_baseline
+    from cnn_detector.training.ship import machine
+    from deepfake_evaluation import wild as wild
+    from deepfake_evaluation.shortcuts import SHORTCUT_NAMES, SHORTCUTS
+    from deepfake_scanner.faces import FaceFinder
+
+    if __package__:  # imported as tools.evaluate (the tests)
+        from tools import train_baseline
+    else:  # run as python tools/evaluate.py: tools/ is on the path
+        import train_baseline
 
     started = time.perf_counter()
     if not (args.wild_dir / "MANIFEST.csv").is_file():
@@ -117,7 +118,7 @@ def evaluate_wild(args) -> int:
         counts = {"fake": sum(i.label for i in chosen), "real": sum(1 - i.label for i in chosen)}
         report["kinds"][kind] = {"counts": counts, "scorers": tables, "widening": wild.widening(out / kind / "system")}
     report["seconds"] = round(time.perf_counter() - started, 1)
-    report["machine"] = f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU"
+    report["machine"] = machine()
     atomic_write_text(out / "wild.json", json.dumps(report, indent=1, default=float))
     atomic_write_text(out / "report.md", "# Wild validation\n\n" + wild.markdown(report))
     log.info("wild validation in %.1f min: %s", report["seconds"] / 60, out / "report.md")
@@ -129,16 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, help="labels.csv to evaluate (not with --wild)")
     parser.add_argument("--out", type=Path, help="output folder (default with --wild: work_data/wild)")
     parser.add_argument("--wild", action="store_true", help="the wild/ validation: every scorer and baseline")
-    parser.add_argument("--wild-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "data" / "wild")
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data", help="for --wild")
-    parser.add_argument("--baselines", type=Path, default=PROJECT_ROOT / "work_data" / "baselines", help="for --wild")
-    parser.add_argument("--fps", type=float, default=2.0)
-    parser.add_argument("--max-frames", type=int, default=60)
+    parser.add_argument("--wild-dir", type=Path, default=WILD_DIR)
+    parser.add_argument("--share", type=Path, default=SHARE_DIR, help="for --wild")
+    parser.add_argument("--baselines", type=Path, default=WORK_DIR / "baselines", help="for --wild")
+    parser.add_argument("--fps", type=float, default=FPS)
+    parser.add_argument("--max-frames", type=int, default=EVALUATION_MAX_FRAMES)
     parser.add_argument("--widening", action="store_true", help="add detectors one at a time, judge unchanged")
     parser.add_argument("--robustness", action="store_true", help="re-encode the stills step by step, AUC per step")
     parser.add_argument("--base", default="", help="comma-separated base set for --widening (default: the first)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
-    parser.add_argument("--judge", type=Path, default=Path(__file__).resolve().parent.parent / "rnn_judge" / "trained")
+    parser.add_argument("--judge", type=Path, default=JUDGE_DIR)
     parser.add_argument("--threshold", type=float)
     parser.add_argument(
         "--score",
@@ -153,20 +154,20 @@ def main(argv: list[str] | None = None) -> int:
         return args
     if args.wild:
         return evaluate_wild(args)
-    from rnn_judge.evaluation import ManifestProblem, read_labels
+    from deepfake_evaluation.scoring import ManifestProblem, read_labels
 
     try:
         items = read_labels(args.manifest)
     except ManifestProblem as err:
         log.error("%s", err)
         return EXIT_USAGE
-    from rnn_judge.judge import judge_and_detectors
+    from deepfake_scanner.cli.common import judge_and_detectors
 
     parts = judge_and_detectors(args)
     if isinstance(parts, int):
         return parts
     judge, detectors = parts
-    from rnn_judge.evaluation_run import run_evaluation
+    from deepfake_evaluation.run import run_evaluation
 
     report = run_evaluation(items, detectors, judge, args)
     overall = report["metrics"]["overall"]

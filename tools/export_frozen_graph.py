@@ -8,11 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
-from cnn_detector.retinanet_export import export_retinanet  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError
+from cnn_detector.training.retinanet.export import export_retinanet
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
 
 EXAMPLES = """examples:
   # untrained graph from a config (for tests and benchmarks)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_SOME_FAILED, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.registry import DEFAULT_DETECTORS_ROOT  # noqa: E402
+from cnn_detector.registry import DEFAULT_DETECTORS_ROOT
+from deepfake_scanner.cli.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    ScannerArgumentParser,
+    log,
+    setup_logging,
+)
 
 EXAMPLES = """examples:
   python tools/install_detector.py gan_face_v2.zip                      # into frozen_models/
@@ -30,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     from cnn_detector.bundle import in_bundle_terms, install_bundle
-    from cnn_detector.detector_checks import run_checks
     from cnn_detector.errors import DeepfakeScannerError
     from cnn_detector.registry import discover_detectors
-    from rnn_judge.effect import judge_effect_on_samples
+    from deepfake_evaluation.widening import judge_effect_on_samples
+    from deepfake_scanner.detector_checks import run_checks
 
     def check(directory: Path) -> list:
         results = run_checks(directory, judge_effect=None if args.no_judge else judge_effect_on_samples)

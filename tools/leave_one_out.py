@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError
+from cnn_detector.registry import PROJECT_ROOT
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
+from deepfake_scanner.defaults import JUDGE_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/make_manifest.py                  # the held-out manifest (work_data/heldout/labels.csv)
@@ -26,25 +25,25 @@ EXAMPLES = """examples:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="leave_one_out.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--manifest", type=Path, default=PROJECT_ROOT / "work_data" / "heldout" / "labels.csv")
+    parser.add_argument("--manifest", type=Path, default=WORK_DIR / "heldout" / "labels.csv")
     parser.add_argument("--config", type=Path, default=PROJECT_ROOT / "configs" / "leave_one_out.yaml")
     parser.add_argument(
         "--factory", type=Path, help="training data of the retrained detectors (default: each recipe's)"
     )
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "leave_one_out")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
+    parser.add_argument("--out", type=Path, default=WORK_DIR / "leave_one_out")
     parser.add_argument(
         "--methods", default="", help="comma-separated methods (default: every fake method of the manifest)"
     )
-    parser.add_argument("--judge", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
+    parser.add_argument("--judge", type=Path, default=JUDGE_DIR)
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="a few training steps: a smoke test")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    from cnn_detector.training.leave_one_out import leave_one_out, load_schedule
-    from rnn_judge.evaluation import ManifestProblem, read_labels
+    from deepfake_evaluation.scoring import ManifestProblem, read_labels
+    from deepfake_evaluation.studies.leave_one_out import leave_one_out, load_schedule
     from rnn_judge.judge import Judge
 
     try:

@@ -8,11 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.training.factory import MADE_METHODS, FactoryOptions, run_factory  # noqa: E402
-from cnn_detector.training.share import DEFAULT_SHARE  # noqa: E402
+from cnn_detector.training.data.factory import MADE_METHODS, FactoryOptions, run_factory
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
+from deepfake_scanner.share import DEFAULT_SHARE
 
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory                # everything, seed 0

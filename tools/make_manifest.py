@@ -3,7 +3,7 @@
 of the fake factory's test split (real faces of every source folder, the factory's own fakes
 and the crops of the share's generated faces, made and re-encoded alike), plus the share's
 test-split videos as they are. Nothing in it was used to train a detector, the judge or the
-baseline (the split is by source group; see cnn_detector/training/share.py)."""
+baseline (the split is by source group; see deepfake_scanner/share.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -22,14 +20,14 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     setup_logging,
 )
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.defaults import SHARE_DIR, WORK_DIR
 
 COLUMNS = ("path", "label", "method", "source_folder")
 
 
 def manifest_rows(factory: Path, share: Path | None, split: str, out_dir: Path, per_method: int = 0) -> list[dict]:
-    from cnn_detector.training.evaluation import read_index
-    from cnn_detector.training.share import FAKE_FOLDER_CLASSES, load_share
+    from cnn_detector.training.scoring import read_index
+    from deepfake_scanner.share import FAKE_FOLDER_CLASSES, load_share
 
     rows, taken = [], {}
     for row in read_index(factory, split):
@@ -56,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         epilog="example:\n  python tools/make_manifest.py --out work_data/heldout/labels.csv",
     )
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     parser.add_argument("--per-method", type=int, default=0, help="at most this many files per method (0: all)")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "work_data" / "heldout" / "labels.csv")
+    parser.add_argument("--out", type=Path, default=WORK_DIR / "heldout" / "labels.csv")
     args = parser.parse_args(argv)
     setup_logging()
     if factory_missing(args.factory):

@@ -9,18 +9,16 @@ import csv
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from cnn_detector.atomic_file import atomic_write_bytes, atomic_write_text  # noqa: E402
-from cnn_detector.cli import EXIT_OK, ScannerArgumentParser, setup_logging  # noqa: E402
-from cnn_detector.image_io import read_image  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
-from cnn_detector.training import fakes  # noqa: E402
-from cnn_detector.training.factory import FakeFactory, item_rng  # noqa: E402
-from cnn_detector.training.share import DEFAULT_SHARE, load_share  # noqa: E402
+from cnn_detector.atomic_file import atomic_write_bytes, atomic_write_text
+from cnn_detector.training.data import fakes
+from cnn_detector.training.data.factory import FakeFactory, item_rng
+from deepfake_scanner.cli.common import EXIT_OK, ScannerArgumentParser, setup_logging
+from deepfake_scanner.defaults import SAMPLES_DIR
+from deepfake_scanner.images import read_image
+from deepfake_scanner.share import DEFAULT_SHARE, load_share
 
 SHIPPABLE = ("MIT", "Apache-2.0")
 REALS = (
@@ -106,7 +104,7 @@ def write_sample_videos(items, factory, donor, out: Path, rows: list) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="make_samples.py", description=__doc__)
     parser.add_argument("--share", type=Path, default=DEFAULT_SHARE)
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "samples")
+    parser.add_argument("--out", type=Path, default=SAMPLES_DIR)
     args = parser.parse_args(argv)
     setup_logging()
     items = {i.relative: i for i in load_share(args.share)}

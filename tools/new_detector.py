@@ -10,13 +10,11 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.atomic_file import atomic_write_text  # noqa: E402
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.labelmap import format_labelmap  # noqa: E402
-from cnn_detector.manifest import DEFAULT_GRAPH_NAME, NAME_PATTERN  # noqa: E402
-from cnn_detector.registry import DEFAULT_DETECTORS_ROOT  # noqa: E402
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.labelmap import format_labelmap
+from cnn_detector.manifest import DEFAULT_GRAPH_NAME, NAME_PATTERN
+from cnn_detector.registry import DEFAULT_DETECTORS_ROOT
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
 
 TEMPLATE = """# detector.yaml: what the scanner needs to know to run this detector safely.
 # Unknown fields are refused, so a typo is caught rather than ignored.

@@ -9,11 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.bundle import pack_detector  # noqa: E402
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
+from cnn_detector.bundle import pack_detector
+from cnn_detector.errors import DeepfakeScannerError
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:

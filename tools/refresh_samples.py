@@ -8,10 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
+from cnn_detector.errors import DeepfakeScannerError
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,11 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-repository-samples", action="store_true", help="refill samples/ first")
     args = parser.parse_args(argv)
     setup_logging()
-    from cnn_detector.detector_samples import write_expected
-    from cnn_detector.faces import FaceFinder
     from cnn_detector.frozen_graph import load_detector
     from cnn_detector.registry import load_detector_spec
-    from cnn_detector.training.pipeline import copy_samples
+    from cnn_detector.training.ship import copy_samples
+    from deepfake_scanner.detector_samples import write_expected
+    from deepfake_scanner.faces import FaceFinder
 
     finder = FaceFinder()
     for directory in args.directory:

@@ -16,25 +16,36 @@ removes them first, so that the stated time is that of a full run."""
 
 from __future__ import annotations
 
+import importlib
 import json
-import platform
 import shlex
 import shutil
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.training.ship import machine
+from deepfake_scanner.cli.common import EXIT_OK, ScannerArgumentParser, log, setup_logging
+from deepfake_scanner.defaults import DETECTORS_DIR, WORK_DIR
 
-from cnn_detector.atomic_file import atomic_write_text  # noqa: E402
-from cnn_detector.cli import EXIT_OK, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
-from cnn_detector.training.pipeline import _cpu_count  # noqa: E402
-
-WORK = PROJECT_ROOT / "work_data"
+WORK = WORK_DIR
 
 
-def shipped_seam_arguments(record: Path = PROJECT_ROOT / "frozen_models" / "blend_seam" / "metrics.json") -> list[str]:
+TOOLS = (
+    "evaluate",
+    "leave_one_out",
+    "make_fakes",
+    "make_manifest",
+    "train_baseline",
+    "train_detector",
+    "train_judge",
+    "train_seam",
+    "update_readme",
+)
+
+
+def shipped_seam_arguments(record: Path = DETECTORS_DIR / "blend_seam" / "metrics.json") -> list[str]:
     """train_seam.py's arguments that made the shipped blend_seam (its metrics.json keeps the
     command), so that --retrain remakes that detector, not the default recipe."""
     command = json.loads(record.read_text())["training"].get("command", "") if record.is_file() else ""
@@ -66,17 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     args = parser.parse_args(argv)
     setup_logging()
-    from tools import (
-        evaluate,
-        leave_one_out,
-        make_fakes,
-        make_manifest,
-        train_baseline,
-        train_detector,
-        train_judge,
-        train_seam,
-        update_readme,
-    )
+    # imported as tools.reproduce_results (the tests), or run as python tools/reproduce_results.py
+    tool = {name: importlib.import_module(f"{__package__}.{name}" if __package__ else name) for name in TOOLS}
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -97,16 +99,20 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if not (args.factory / "index.csv").is_file():
-            stage("fake factory", make_fakes.main, ["--out", str(args.factory)])
+            stage("fake factory", tool["make_fakes"].main, ["--out", str(args.factory)])
         if args.retrain:
             for name in SHIPPED_RECIPES:
                 run_dir = WORK / "runs" / name
                 if run_dir.exists():
                     shutil.rmtree(run_dir)
-                stage("detectors", train_detector.main, ["--config", f"configs/detectors/{name}.yaml", "--no-progress"])
+                stage(
+                    "detectors",
+                    tool["train_detector"].main,
+                    ["--config", f"configs/detectors/{name}.yaml", "--no-progress"],
+                )
             shutil.rmtree(WORK / "runs" / "blend_seam", ignore_errors=True)
-            stage("detectors", train_seam.main, shipped_seam_arguments())
-            stage("judge", train_judge.main, [])
+            stage("detectors", tool["train_seam"].main, shipped_seam_arguments())
+            stage("judge", tool["train_judge"].main, [])
         if args.fresh:
             for path in (baselines_root, loo_out):
                 shutil.rmtree(path, ignore_errors=True)
@@ -118,29 +124,29 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             stage(
                 "baselines",
-                train_baseline.main,
+                tool["train_baseline"].main,
                 ["--name", name, "--factory", str(args.factory), *extra, "--no-progress"],
             )
-        stage("manifest", make_manifest.main, ["--factory", str(args.factory), "--out", str(manifest)])
+        stage("manifest", tool["make_manifest"].main, ["--factory", str(args.factory), "--out", str(manifest)])
         if not args.skip_leave_one_out:
             if any(loo_out.glob("*/metrics.json")):
                 reused.append("leave-one-out detectors trained by an earlier run")
             stage(
                 "leave one out",
-                leave_one_out.main,
+                tool["leave_one_out"].main,
                 ["--manifest", str(manifest), "--out", str(loo_out), "--no-progress"],
             )
         common = ["--manifest", str(manifest), "--bootstrap", "1000"]
         stage(
             "evaluate",
-            evaluate.main,
+            tool["evaluate"].main,
             [*common, "--out", str(out / "system"), "--widening", "--base", "gan_face", "--robustness"],
         )
-        stage("evaluate", evaluate.main, [*common, "--out", str(out / "max_score"), "--score", "max"])
+        stage("evaluate", tool["evaluate"].main, [*common, "--out", str(out / "max_score"), "--score", "max"])
         for folder, name, _ in BASELINES:
             stage(
                 "evaluate",
-                evaluate.main,
+                tool["evaluate"].main,
                 [
                     *common,
                     "--out",
@@ -160,14 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python tools/reproduce_results.py"
         + (" --retrain" if args.retrain else "")
         + (" --fresh" if args.fresh else ""),
-        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
+        "machine": machine(),
         "stages": {k: round(v, 1) for k, v in stages.items()},
         "reused": reused,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
     atomic_write_text(out / "timings.json", json.dumps(timings, indent=1))
     if not args.no_readme:
-        update_readme.main(["--results", str(out), "--leave-one-out", str(loo_out)])
+        tool["update_readme"].main(["--results", str(out), "--leave-one-out", str(loo_out)])
     log.info("results in %s (%.1f min); README.md updated", out, timings["total_seconds"] / 60)
     return EXIT_OK
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -20,8 +18,8 @@ from cnn_detector.cli import (
     log,
     log_trained,
     setup_logging,
-)  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+)
+from deepfake_scanner.defaults import WORK_DIR
 
 EXAMPLES = """examples:
   python tools/train_baseline.py                                  # random start, as issue 6 asks
@@ -33,8 +31,8 @@ EXAMPLES = """examples:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="train_baseline.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
-    parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "work_data" / "baselines")
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
+    parser.add_argument("--output-root", type=Path, default=WORK_DIR / "baselines")
     parser.add_argument("--name", default="frame_classifier")
     parser.add_argument("--run-dir", type=Path, help="weights of the best epoch (default work_data/runs/NAME)")
     parser.add_argument("--pretrained", action="store_true", help="start from the detectors' ImageNet weights")
@@ -52,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if factory_missing(args.factory):
         return EXIT_USAGE
     from cnn_detector.training.baseline import BaselineOptions, train_baseline
-    from cnn_detector.training.share import DEFAULT_SHARE, IMAGENET_MOBILENET_V2
+    from deepfake_scanner.share import DEFAULT_SHARE, IMAGENET_MOBILENET_V2
 
     options = BaselineOptions(
         name=args.name,
@@ -67,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         report = train_baseline(
             args.factory,
             DEFAULT_SHARE,
-            args.run_dir or PROJECT_ROOT / "work_data" / "runs" / args.name,
+            args.run_dir or WORK_DIR / "runs" / args.name,
             args.output_root,
             options,
             progress=not args.no_progress,

@@ -9,11 +9,10 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
-from cnn_detector.training.share import DEFAULT_SHARE  # noqa: E402
+from cnn_detector.registry import PROJECT_ROOT
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
+from deepfake_scanner.defaults import DETECTORS_DIR, WORK_DIR
+from deepfake_scanner.share import DEFAULT_SHARE
 
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory          # once: the training data
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output-root",
         type=Path,
-        default=PROJECT_ROOT / "frozen_models",
+        default=DETECTORS_DIR,
         help="where the detector directory is written (default frozen_models/)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny model and a few steps: a smoke test")
@@ -58,17 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
-    from cnn_detector.training.config import load_train_config
-    from cnn_detector.training.pipeline import PipelineOptions, remeasure_detector, rewrite_card, train_and_ship
+    from cnn_detector.training.pipeline import (
+        PipelineOptions,
+        remeasure_detector,
+        rewrite_card,
+        train_and_ship,
+    )
+    from cnn_detector.training.retinanet.config import load_train_config
 
     try:
         config = load_train_config(args.config, quick=args.quick)
     except (OSError, ValueError, KeyError) as err:
         log.error("%s: %s", args.config, err)
         return EXIT_USAGE
-    run_dir = args.run_dir or PROJECT_ROOT / "work_data" / "runs" / (
-        config.detector.name + ("_quick" if args.quick else "")
-    )
+    run_dir = args.run_dir or WORK_DIR / "runs" / (config.detector.name + ("_quick" if args.quick else ""))
     if run_dir.exists() and not (args.resume or args.evaluate_only or args.card_only) and any(run_dir.glob("ckpt/*")):
         log.error("%s holds checkpoints of an earlier run: pass --resume to continue it, or remove it", run_dir)
         return EXIT_USAGE
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.factory:
             log.error("%s: no factory data (index.csv); run tools/make_fakes.py --out %s first", factory, factory)
             return EXIT_USAGE
-        from cnn_detector.training.factory import FactoryOptions, run_factory
+        from cnn_detector.training.data.factory import FactoryOptions, run_factory
 
         log.info("making the training data first: %s with %s", factory, config.data.factory_options or "defaults")
         run_factory(DEFAULT_SHARE, factory, FactoryOptions(**(config.data.factory_options or {})))

@@ -9,10 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentParser, log, setup_logging
+from deepfake_scanner.defaults import JUDGE_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once (the detectors' data)
@@ -24,15 +22,13 @@ EXAMPLES = """examples:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="train_judge.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
-    parser.add_argument(
-        "--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data", help="its val/test videos are judged too"
-    )
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "rnn_judge" / "trained")
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR, help="its val/test videos are judged too")
+    parser.add_argument("--out", type=Path, default=JUDGE_DIR)
     parser.add_argument(
         "--cache",
         type=Path,
-        default=PROJECT_ROOT / "work_data" / "judge_sequences.pkl",
+        default=WORK_DIR / "judge_sequences.pkl",
         help="detection streams are cached here (delete to recompute)",
     )
     parser.add_argument("--target-fpr", type=float, default=0.01)
@@ -51,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s: no factory data; run tools/make_fakes.py first", args.factory)
         return EXIT_USAGE
     from rnn_judge.judge import JudgeError
-    from rnn_judge.training_run import evaluate_trained, run_training
+    from rnn_judge.training.run import evaluate_trained, run_training
 
     started = time.perf_counter()
     if args.evaluate_only:

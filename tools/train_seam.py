@@ -12,9 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (
+from cnn_detector.errors import DeepfakeScannerError
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     ScannerArgumentParser,
@@ -22,9 +21,8 @@ from cnn_detector.cli import (
     log,
     log_trained,
     setup_logging,
-)  # noqa: E402
-from cnn_detector.errors import DeepfakeScannerError  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT  # noqa: E402
+)
+from deepfake_scanner.defaults import DETECTORS_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
   python tools/make_fakes.py --out work_data/factory     # once: validation and test data
@@ -52,11 +50,11 @@ def from_scratch(argv: list[str] | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScannerArgumentParser(prog="train_seam.py", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--share", type=Path, default=PROJECT_ROOT.parent / "shared" / "data")
-    parser.add_argument("--factory", type=Path, default=PROJECT_ROOT / "work_data" / "factory")
+    parser.add_argument("--share", type=Path, default=SHARE_DIR)
+    parser.add_argument("--factory", type=Path, default=WORK_DIR / "factory")
     parser.add_argument("--sources", type=Path, help="training faces + landmarks (default work_data/blend_sources)")
-    parser.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "work_data" / "runs" / "blend_seam")
-    parser.add_argument("--output-root", type=Path, default=PROJECT_ROOT / "frozen_models")
+    parser.add_argument("--run-dir", type=Path, default=WORK_DIR / "runs" / "blend_seam")
+    parser.add_argument("--output-root", type=Path, default=DETECTORS_DIR)
     parser.add_argument("--alpha", type=float, choices=(0.35, 0.5), help="MobileNetV2 width (default 0.5)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seed", type=int, help="random seed of the blends and the weights (default 0)")
@@ -89,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if factory_missing(args.factory):
         return EXIT_USAGE
     from cnn_detector.training.seam import SeamOptions, recover_finished, train_and_ship_seam, with_overrides
-    from cnn_detector.training.share import imagenet_mobilenet_v2
+    from deepfake_scanner.share import imagenet_mobilenet_v2
 
     options = SeamOptions(quick=args.quick)
     if args.alpha:
@@ -117,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         report = train_and_ship_seam(
             args.share,
             args.factory,
-            args.sources or PROJECT_ROOT / "work_data" / "blend_sources",
+            args.sources or WORK_DIR / "blend_sources",
             args.run_dir,
             args.output_root,
             options,

@@ -16,10 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.atomic_file import atomic_write_text  # noqa: E402
-from cnn_detector.registry import PROJECT_ROOT, discover_detectors  # noqa: E402
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.registry import PROJECT_ROOT, discover_detectors
+from deepfake_scanner.defaults import JUDGE_DIR, WORK_DIR
 
 START, END = "<!-- detectors:start -->", "<!-- detectors:end -->"
 JUDGE_START, JUDGE_END = "<!-- judge:start -->", "<!-- judge:end -->"
@@ -65,10 +64,10 @@ def detector_table() -> str:
 
 
 def judge_table() -> str:
-    path = PROJECT_ROOT / "rnn_judge" / "trained" / "metrics.json"
+    path = JUDGE_DIR / "metrics.json"
     if not path.is_file():
         return "(no trained judge: python tools/train_judge.py)"
-    from rnn_judge.training_run import detector_sentence, threshold_origin
+    from rnn_judge.training.run import detector_sentence, threshold_origin
 
     report = json.loads(path.read_text())
     test = report["test"]
@@ -232,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="update_readme.py", description=__doc__)
     parser.add_argument("--results", type=Path, help="tools/reproduce_results.py's output (e.g. work_data/results)")
     parser.add_argument("--wild", type=Path, help="tools/evaluate.py --wild's output (e.g. work_data/wild)")
-    parser.add_argument("--leave-one-out", type=Path, default=PROJECT_ROOT / "work_data" / "leave_one_out")
+    parser.add_argument("--leave-one-out", type=Path, default=WORK_DIR / "leave_one_out")
     parser.add_argument("--readme", type=Path, default=PROJECT_ROOT / "README.md")
     parser.add_argument("--docs", type=Path, default=PROJECT_ROOT / "docs" / "results")
     args = parser.parse_args(argv)
@@ -245,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             text, RESULTS_START, RESULTS_END, results_section(args.results, args.leave_one_out, args.docs)
         )
     if args.wild:
-        from rnn_judge.wild_evaluation import markdown
+        from deepfake_evaluation.wild import markdown
 
         report = json.loads((args.wild / "wild.json").read_text(encoding="utf-8"))
         text = replace_block(text, WILD_START, WILD_END, markdown(report).rstrip())

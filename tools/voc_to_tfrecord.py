@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cnn_detector.cli import (  # noqa: E402
+from cnn_detector.errors import LabelMapError
+from cnn_detector.labelmap import load_labelmap
+from deepfake_scanner.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
@@ -18,8 +18,6 @@ from cnn_detector.cli import (  # noqa: E402
     log,
     setup_logging,
 )
-from cnn_detector.errors import LabelMapError  # noqa: E402
-from cnn_detector.labelmap import load_labelmap  # noqa: E402
 
 EXAMPLES = """examples:
   python tools/voc_to_tfrecord.py --input work_data/factory/train/stylegan work_data/factory/train/real \\
@@ -35,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     setup_logging()
-    from cnn_detector.training.tfrecord import convert_voc_folders
+    from cnn_detector.training.data.tfrecord import convert_voc_folders
 
     try:
         labelmap = load_labelmap(args.labelmap)

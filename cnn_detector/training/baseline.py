@@ -27,11 +27,11 @@ from cnn_detector.detector_dir import write_detector_directory
 from cnn_detector.export import freeze_detection_function, name_outputs
 from cnn_detector.frozen_graph import LoadOptions, load_detector
 from cnn_detector.registry import load_detector_spec
-from cnn_detector.training.augment import AugmentConfig, augment
-from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
-from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
-from cnn_detector.training.factory import REAL
-from cnn_detector.training.metrics import roc_auc
+from cnn_detector.training.data.augment import AugmentConfig, augment
+from cnn_detector.training.data.factory import REAL
+from cnn_detector.training.scoring import detector_metrics, read_index, score_images
+from cnn_detector.training.ship import ship_detector
+from deepfake_evaluation.metrics import roc_auc
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +198,15 @@ def train_baseline(
         + ("ImageNet start" if options.pretrained else "random start")
         + "; one box = the whole crop.",
     )
+    shipped = ship_detector(directory, factory, None if options.quick else share, tuple(methods), samples=False)
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=32))
-    min_score = calibrated_min_score(detector, factory, share=None if options.quick else share)
-    typical = typical_fake_score(detector, factory, tuple(methods))
-    write_calibration(directory, min_score, typical)
     test_rows = read_index(factory, "test")
     metrics = detector_metrics(score_images(detector, factory, test_rows), tuple(methods))
     detector.close()
     report = {
         "baseline": asdict(options),
         "training": {"seconds": round(seconds, 1), "history": history},
-        "calibrated_min_score": min_score,
+        "calibrated_min_score": shipped.min_score,
         "test": metrics,
     }
     atomic_write_text(directory / "metrics.json", json.dumps(report, indent=1, sort_keys=True, default=float))

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_detector.engine import iter_frames
 from cnn_detector.errors import MediaError
 from cnn_detector.frozen_graph import FrozenGraphDetector
-from cnn_detector.image_io import read_image
 from cnn_detector.manifest import MANIFEST_NAME, load_manifest, write_manifest
-from cnn_detector.training.evaluation import read_index, score_images
-from cnn_detector.training.metrics import threshold_at_fpr
-from cnn_detector.training.real_kinds import real_variants
+from cnn_detector.training.data.real_kinds import real_variants
+from cnn_detector.training.scoring import read_index, score_images
+from deepfake_evaluation.metrics import threshold_at_fpr
+from deepfake_scanner.frames import read_frames
+from deepfake_scanner.images import read_image
 
 DEFAULT_TARGET_FPR = 0.01
 
@@ -78,9 +78,9 @@ def original_media_scores(detectors: Sequence[FrozenGraphDetector], share: Path)
     frames (windows of every real video), seen the way the scanner sees them (whole media ->
     face finder -> crop): professional photos and sharp video frames are where a detector
     trained on crops finds its false positives. {detector: {"photos"|"video frames": [...]}}"""
-    from cnn_detector.engine import EngineOptions, ScanEngine
-    from cnn_detector.faces import FaceFinder
-    from cnn_detector.training.share import load_share
+    from deepfake_scanner.engine import EngineOptions, ScanEngine
+    from deepfake_scanner.faces import FaceFinder
+    from deepfake_scanner.share import load_share
 
     engine = ScanEngine(
         list(detectors), FaceFinder(), judge=None, options=EngineOptions(fps=1.0, max_frames=16, min_score=0.01)
@@ -91,7 +91,7 @@ def original_media_scores(detectors: Sequence[FrozenGraphDetector], share: Path)
             continue
         kind = "video frames" if item.is_video else "photos"
         try:
-            iterator, _ = iter_frames(item.path, engine.options)
+            iterator = read_frames(item.path, engine.options.sampling)
             for frame in iterator:
                 found = engine.analyse(item.relative, frame)
                 if found.faces:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_detector.training.evaluation import read_index, score_images
-from cnn_detector.training.factory import REAL, FactoryOptions, run_factory
-from cnn_detector.training.metrics import roc_auc
+from cnn_detector.training.data.factory import REAL, FactoryOptions, run_factory
+from cnn_detector.training.scoring import read_index, score_images
+from deepfake_evaluation.metrics import roc_auc
 
 METHOD = "self_blend"
 # Draws with a few named values; the rest are numbers, grouped by quartile.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from cnn_detector.training.config import TrainConfig
+from cnn_detector.training.retinanet.config import TrainConfig
 
 
 def _fmt(value) -> str:
@@ -190,6 +190,7 @@ def seam_recipe(options) -> list[str]:
 
 def render_seam_card(
     options,
+    member_options: list,
     metrics: dict,
     training: dict,
     licences: dict,
@@ -198,9 +199,7 @@ def render_seam_card(
     trained: set[str] = frozenset(),
 ) -> str:
     members = training["members"]
-    from cnn_detector.training.seam import member_options
-
-    recipes = [seam_recipe(member) for member in member_options(options)]
+    recipes = [seam_recipe(member) for member in member_options]
     common = [choice for choice in recipes[0] if all(choice in recipe for recipe in recipes)]
     backbone = f"MobileNetV2 alpha {options.alpha} (ImageNet weights{''.join('; ' + c for c in common)})"
     if len(members) == 1:
@@ -246,7 +245,7 @@ Faces blended into a jittered copy of themselves through a soft mask.
 - Licence: Apache-2.0. Author: Deepfake Scanner contributors.
 
 ## Training data
-Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and {drawn} with `cnn_detector/training/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
+Every step draws a training-split real face (the factory's crop, before re-encoding, and its face-mesh landmarks) and {drawn} with `cnn_detector/training/data/fakes.py`'s `self_blend`, then re-encodes it with the factory's settings (real and fake alike): new blends every step, as Self-Blended Images trains. Validation and test are the fake factory's own `self_blend` and `real` crops (split by source group, never by crop), as for every detector.
 
 {licence_section(licences, trained)}
 

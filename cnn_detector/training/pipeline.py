@@ -3,33 +3,27 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import platform
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnn_detector.atomic_file import atomic_write_text
 from cnn_detector.detector_dir import write_detector_directory
-from cnn_detector.detector_samples import write_expected
 from cnn_detector.export import freeze_detection_function
-from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import LoadOptions, load_detector
-from cnn_detector.image_io import IMAGE_EXTENSIONS
 from cnn_detector.labelmap import load_labelmap
-from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
-from cnn_detector.retinanet import make_serving_function
-from cnn_detector.retinanet_export import foreground_classes
-from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
-from cnn_detector.training.config import TrainConfig
-from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
+from cnn_detector.registry import DEFAULT_DETECTORS_ROOT, load_detector_spec
+from cnn_detector.training.data.tfrecord import convert_voc_folders
 from cnn_detector.training.model_card import licences_of, render_model_card
-from cnn_detector.training.share import DEFAULT_SHARE, SPLITS, load_share
-from cnn_detector.training.tfrecord import convert_voc_folders
-from cnn_detector.training.trainer import DetectorTrainer, count_records
+from cnn_detector.training.retinanet.config import TrainConfig
+from cnn_detector.training.retinanet.export import foreground_classes
+from cnn_detector.training.retinanet.model import make_serving_function
+from cnn_detector.training.retinanet.trainer import DetectorTrainer, count_records
+from cnn_detector.training.scoring import detector_metrics, read_index, score_images
+from cnn_detector.training.ship import machine, ship_detector
+from deepfake_scanner.share import DEFAULT_SHARE, SPLITS, load_share
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +32,7 @@ log = logging.getLogger(__name__)
 class PipelineOptions:
     factory: Path
     run_dir: Path
-    output_root: Path = PROJECT_ROOT / "frozen_models"
+    output_root: Path = DEFAULT_DETECTORS_ROOT
     share: Path = DEFAULT_SHARE
     progress: bool = True
     command: str = ""
@@ -83,32 +77,15 @@ def export_detector(trainer: DetectorTrainer, config: TrainConfig, options: Pipe
         input="face_crop",
         input_size=list(config.model.input_size),
         min_score=d.min_score,
-        labelmap=str(Path("../..") / d.labelmap)
-        if options.output_root == PROJECT_ROOT / "frozen_models"
-        else "labelmap.pbtxt",
+        labelmap=str(Path("../..") / d.labelmap) if options.output_root == DEFAULT_DETECTORS_ROOT else "labelmap.pbtxt",
         trained_on=sorted({f for f in _trained_folders(options.factory, config)}),
         face_margin=0.3,
         description=d.description,
     )
-    if options.output_root != PROJECT_ROOT / "frozen_models":
+    if options.output_root != DEFAULT_DETECTORS_ROOT:
         # Outside the repository the labelmap travels inside the directory.
         atomic_write_text(directory / "labelmap.pbtxt", config.labelmap_path.read_text())
     return directory
-
-
-def copy_samples(directory: Path, methods: tuple[str, ...], samples: Path = PROJECT_ROOT / "samples") -> None:
-    """The detector's own samples: the repository's sample fakes of its methods and two reals
-    (all held-out, shippable files; see samples/NOTICE.md)."""
-    with open(samples / "labels.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    stills = [r for r in rows if Path(r["path"]).suffix.lower() in IMAGE_EXTENSIONS]
-    chosen = [r for r in stills if r["method"] in methods] + [r for r in stills if r["label"] == "real"][:2]
-    target = directory / "samples"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for row in chosen:
-        shutil.copy(samples / row["path"], target / row["path"])
 
 
 def _trained_folders(factory: Path, config: TrainConfig) -> set[str]:
@@ -124,16 +101,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
     result = trainer.train(records["train"], records["val"], progress=options.progress)
     train_seconds = time.perf_counter() - started
     directory = export_detector(trainer, config, options)
-    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
-    min_score = calibrated_min_score(detector, options.factory, share=options.share)
-    typical = typical_fake_score(detector, options.factory, config.data.positives)
-    detector.close()
-    write_calibration(directory, min_score, typical)
-    log.info("calibrated min_score %.2f (1%% of validation reals reach it), typical fake score %s", min_score, typical)
-    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
-    copy_samples(directory, config.data.positives)
-    write_expected(detector, FaceFinder())
-    detector.close()
+    ship_detector(directory, options.factory, options.share, config.data.positives)
     counts = {}
     for split, record in records.items():
         positives, negatives = count_records(record)
@@ -143,7 +111,7 @@ def train_and_ship(config: TrainConfig, options: PipelineOptions) -> dict:
         "best_epoch": result.best_epoch,
         "best_val_auc": result.best_val_auc,
         "seconds": round(train_seconds, 1),
-        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
+        "machine": machine(),
         "history": result.history,
     }
     return document_detector(config, options, directory, training, counts)
@@ -219,9 +187,3 @@ def _training_report(metrics: Path, config: TrainConfig) -> dict:
     if missing:
         raise ValueError(f"{metrics}: not a training record (no {', '.join(missing)})")
     return report
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -19,7 +19,6 @@ import csv
 import dataclasses
 import json
 import logging
-import platform
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,18 +28,16 @@ import numpy as np
 
 from cnn_detector.atomic_file import atomic_write_text
 from cnn_detector.detector_dir import write_detector_directory
-from cnn_detector.detector_samples import write_expected
 from cnn_detector.export import freeze_detection_function, name_outputs
-from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import LoadOptions, load_detector, resize_to_input
-from cnn_detector.image_io import read_image
-from cnn_detector.registry import PROJECT_ROOT, load_detector_spec
-from cnn_detector.training import fakes
-from cnn_detector.training.calibration import calibrated_min_score, typical_fake_score, write_calibration
-from cnn_detector.training.evaluation import detector_metrics, read_index, score_images
-from cnn_detector.training.factory import REAL, FactoryOptions, FakeFactory, run_factory, source_stem
-from cnn_detector.training.metrics import roc_auc
-from cnn_detector.training.share import imagenet_mobilenet_v2
+from cnn_detector.registry import DEFAULT_DETECTORS_ROOT, PROJECT_ROOT, load_detector_spec
+from cnn_detector.training.data import fakes
+from cnn_detector.training.data.factory import REAL, FactoryOptions, FakeFactory, run_factory, source_stem
+from cnn_detector.training.scoring import detector_metrics, read_index, score_images
+from cnn_detector.training.ship import machine, ship_detector
+from deepfake_evaluation.metrics import roc_auc
+from deepfake_scanner.images import read_image
+from deepfake_scanner.share import imagenet_mobilenet_v2
 
 log = logging.getLogger(__name__)
 
@@ -675,7 +672,7 @@ def check_recovered(directory: Path, model, options: SeamOptions, count: int = 8
 def labelmap_field(output_root: Path, name: str) -> dict:
     """Shipped detectors point at labelmaps/NAME.pbtxt; elsewhere the labelmap travels inside."""
     shared = PROJECT_ROOT / "labelmaps" / f"{name}.pbtxt"
-    if output_root.resolve() == (PROJECT_ROOT / "frozen_models").resolve() and shared.is_file():
+    if output_root.resolve() == (DEFAULT_DETECTORS_ROOT).resolve() and shared.is_file():
         return {"labelmap": f"../../labelmaps/{name}.pbtxt"}
     return {}
 
@@ -692,8 +689,7 @@ def train_and_ship_seam(
 ) -> dict:
     """Train, export, calibrate, test and write the detector directory with its model card."""
     from cnn_detector.training.model_card import licences_of, render_seam_card
-    from cnn_detector.training.pipeline import _cpu_count, copy_samples
-    from cnn_detector.training.share import load_share
+    from deepfake_scanner.share import load_share
 
     started = time.perf_counter()
     if not (Path(sources) / "index.csv").is_file():
@@ -720,14 +716,8 @@ def train_and_ship_seam(
         description="Faces blended into a jittered copy of themselves through a soft mask: a seam heatmap, "
         "boxed where it is strongest.",
     )
+    ship_detector(directory, factory, None if options.quick else share, (METHOD,))
     detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
-    min_score = calibrated_min_score(detector, factory, share=None if options.quick else share)
-    typical = typical_fake_score(detector, factory, (METHOD,))
-    detector.close()
-    write_calibration(directory, min_score, typical)
-    detector = load_detector(load_detector_spec(directory), LoadOptions(batch_size=16))
-    copy_samples(directory, (METHOD,))
-    write_expected(detector, FaceFinder())
     scored = score_images(detector, factory, read_index(factory, "test"))
     metrics = detector_metrics(scored, (METHOD,))
     if Path(share, "MANIFEST.csv").is_file() and not options.quick:
@@ -741,7 +731,7 @@ def train_and_ship_seam(
         "members": members,
         "val_auc": val_auc,
         "seconds": round(seconds, 1),
-        "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU",
+        "machine": machine(),
         "options": asdict(options),
         "command": command,
     }
@@ -752,6 +742,6 @@ def train_and_ship_seam(
     labelmap = (
         f"labelmaps/{options.name}.pbtxt" if labelmap_field(Path(output_root), options.name) else "labelmap.pbtxt"
     )
-    card = render_seam_card(options, metrics, training, licences, command, labelmap, trained)
+    card = render_seam_card(options, member_options(options), metrics, training, licences, command, labelmap, trained)
     atomic_write_text(directory / "MODEL_CARD.md", card)
     return report

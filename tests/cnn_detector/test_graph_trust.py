@@ -5,8 +5,8 @@ import pytest
 from cnn_detector.errors import UntrustedGraphError
 from cnn_detector.frozen_graph import LoadOptions, load_detector
 from cnn_detector.graph_trust import ALLOWED_OPS, read_and_verify_graph, refused_ops, verify_graph_bytes
-from cnn_detector.reference_graphs import build_tf1_colour_graph
 from cnn_detector.registry import discover_detectors
+from tests.graphs import build_tf1_colour_graph
 
 # Ops the Object Detection API's TF1 SSD and Faster R-CNN exports contain (DESIGN.md).
 TF1_EXPORT_OPS = """Enter Exit Merge Switch NextIteration LoopCond TensorArrayV3 TensorArrayReadV3

@@ -96,7 +96,7 @@ def test_a_key_written_twice_is_refused(tmp_path):
 
 def test_a_recipe_section_written_twice_is_refused(tmp_path):
     from cnn_detector.registry import PROJECT_ROOT
-    from cnn_detector.training.config import load_train_config
+    from cnn_detector.training.retinanet.config import load_train_config
 
     recipe = tmp_path / "recipe.yaml"
     shipped = (PROJECT_ROOT / "configs" / "detectors" / "upsampling.yaml").read_text()

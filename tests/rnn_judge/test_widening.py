@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from cnn_detector.detector_dir import write_detector_directory
-from cnn_detector.engine import EngineOptions, ScanEngine
-from cnn_detector.faces import FaceFinder
 from cnn_detector.frozen_graph import load_detector
-from cnn_detector.image_io import read_image
-from cnn_detector.reference_graphs import build_tf1_colour_graph
 from cnn_detector.registry import PROJECT_ROOT, discover_detectors
+from deepfake_scanner.engine import EngineOptions, ScanEngine
+from deepfake_scanner.faces import FaceFinder
+from deepfake_scanner.images import read_image
 from rnn_judge.judge import DEFAULT_JUDGE_DIR, Judge
+from tests.graphs import build_tf1_colour_graph
 
 MAGENTA = (255, 0, 255)
 FRACTIONS = (0.25, 0.35)
@@ -60,7 +60,7 @@ def setup(tmp_path_factory):
 
 def verdicts(engine, images):
     """The engine's own path for one frame: analyse, calibrate for the judge, decide."""
-    from cnn_detector.video import VideoFrame
+    from deepfake_scanner.video import VideoFrame
 
     return [
         engine.judge.decide(

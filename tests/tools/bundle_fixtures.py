@@ -8,8 +8,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cnn_detector.reference_graphs import build_tf1_colour_graph
 from tests.conftest import red_square_image
+from tests.graphs import build_tf1_colour_graph
 from tools import new_detector, refresh_samples
 
 

@@ -6,9 +6,9 @@ import zipfile
 import pytest
 
 import main_thread
-from cnn_detector.reference_graphs import build_tf1_colour_graph
 from cnn_detector.registry import PROJECT_ROOT
 from tests.conftest import red_square_image
+from tests.graphs import build_tf1_colour_graph
 from tests.tools.bundle_fixtures import make_contributed, reseal, rewrite, snapshot
 from tools import check_detector, install_detector, pack_detector
 

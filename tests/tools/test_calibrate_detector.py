@@ -4,11 +4,14 @@ inputs (crops, each kind of real, the share's real media), min_score written, gr
 import json
 import shutil
 
+import pytest
 import yaml
 
 from cnn_detector.registry import PROJECT_ROOT
-from cnn_detector.training.real_kinds import REAL_KINDS
+from cnn_detector.training.data.real_kinds import REAL_KINDS
 from tools import calibrate_detector
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 
 def test_measures_then_writes_min_scores(tmp_path, tiny_factory, tiny_share_dir):

@@ -5,10 +5,13 @@ never change."""
 import json
 import shutil
 
+import pytest
 import yaml
 
-from cnn_detector.training.real_kinds import REAL_KINDS
+from cnn_detector.training.data.real_kinds import REAL_KINDS
 from tools import calibrate_judge
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 
 def test_measures_then_writes_the_threshold(tmp_path, tiny_factory, tiny_share_dir, random_judge_dir, monkeypatch):

@@ -7,6 +7,8 @@ import pytest
 from cnn_detector.registry import PROJECT_ROOT
 from tools import evaluate
 
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
+
 SAMPLES = PROJECT_ROOT / "samples"
 
 

@@ -9,8 +9,10 @@ import shutil
 import pytest
 
 from cnn_detector.registry import PROJECT_ROOT
-from rnn_judge.wild_evaluation import KINDS
+from deepfake_evaluation.wild import KINDS
 from tools import evaluate, train_baseline, update_readme
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 SAMPLES = PROJECT_ROOT / "samples"
 

@@ -73,7 +73,7 @@ def test_bad_labelmap_ids_are_refused(tmp_path):
 
 
 def test_unknown_config_key_is_refused(tmp_path):
-    from cnn_detector.retinanet import RetinaNetConfig
+    from cnn_detector.training.retinanet.model import RetinaNetConfig
 
     with pytest.raises(ValueError, match="unknown model setting"):
         RetinaNetConfig.from_dict({"alpah": 0.5})

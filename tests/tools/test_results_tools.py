@@ -7,8 +7,10 @@ import json
 import pytest
 
 from cnn_detector.registry import discover_detectors
-from rnn_judge.evaluation import read_labels
+from deepfake_evaluation.scoring import read_labels
 from tools import evaluate, leave_one_out, make_manifest, train_baseline, update_readme
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 
 @pytest.fixture(scope="module")

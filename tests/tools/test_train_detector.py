@@ -13,6 +13,8 @@ from cnn_detector.registry import PROJECT_ROOT, discover_detectors
 from tests.tools.tiny_share import tiny_share
 from tools import make_fakes, train_detector
 
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
+
 SAMPLES = PROJECT_ROOT / "samples"
 
 

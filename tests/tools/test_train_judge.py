@@ -4,8 +4,12 @@ the detectors shipped now (real detectors, real judge, the tiny factory)."""
 import json
 import shutil
 
+import pytest
+
 from cnn_detector.registry import PROJECT_ROOT, discover_detectors
 from tools import train_judge
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 SHIPPED_JUDGE = PROJECT_ROOT / "rnn_judge" / "trained"
 

@@ -8,10 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from cnn_detector.cli import EXIT_USAGE
 from cnn_detector.registry import discover_detectors
 from cnn_detector.training.seam import SeamOptions, finished_training, make_example, member_options, seam_target
+from deepfake_scanner.cli.common import EXIT_USAGE
 from tools import check_detector, reproduce_results, train_seam
+
+pytestmark = pytest.mark.slow  # trains or runs the shipped graphs: in CI all the same
 
 
 def test_seam_target_peaks_on_the_blend_boundary():
@@ -265,7 +267,7 @@ def test_a_record_made_before_an_option_existed_counts_it_as_its_default(tmp_pat
 
 
 def test_processed_reals_go_whole_through_the_blend_source_processing(monkeypatch):
-    from cnn_detector.training import fakes
+    from cnn_detector.training.data import fakes
 
     face = np.full((200, 180, 3), 60, np.uint8)
     face[40:160, 40:140] = (180, 140, 120)
@@ -298,6 +300,7 @@ def test_model_variants_build_and_keep_their_outputs():
 
 def test_model_card_names_the_shared_and_each_members_own_settings():
     from cnn_detector.training.model_card import render_seam_card
+    from cnn_detector.training.seam import member_options
 
     options = SeamOptions(
         train_batchnorm=True, members=2, member_settings=("", "processed_reals=0.5,processed_outside=0.3")
@@ -312,14 +315,14 @@ def test_model_card_names_the_shared_and_each_members_own_settings():
         "per_real_folder": {},
         "box_ap50": {"self_blend": 0.8},
     }
-    card = render_seam_card(options, metrics, training, {}, "python tools/train_seam.py")
+    card = render_seam_card(options, member_options(options), metrics, training, {}, "python tools/train_seam.py")
     assert "with different seeds and settings" in card and "batch norm fine-tuned" in card
     assert "Model 1 of 2 (seed 0):" in card
     assert "Model 2 of 2 (seed 1; 50% of real faces passed whole" in card and "30% of blends made" in card
     assert "Which self-blends it misses" not in card  # no replayed draws: no section
     groups = [{"draw": "detail", "group": "sharpened", "fakes": 3, "auc": 0.75}]
     report = {"split": "test", "self_blends": 4, "replayed": 3, "reals": 5, "auc": 0.8, "groups": groups}
-    card = render_seam_card(options, {**metrics, "blend_difficulty": report}, training, {}, "")
+    card = render_seam_card(options, member_options(options), {**metrics, "blend_difficulty": report}, training, {}, "")
     assert "## Which self-blends it misses" in card
     assert "| blended copy blurred / sharpened / unchanged | sharpened | 3 | 0.750 |" in card
 

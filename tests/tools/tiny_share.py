@@ -5,7 +5,7 @@ import hashlib
 import shutil
 
 from cnn_detector.registry import PROJECT_ROOT
-from cnn_detector.training.share import split_of
+from deepfake_scanner.share import split_of
 
 SAMPLES = PROJECT_ROOT / "samples"
 

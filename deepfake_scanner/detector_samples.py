@@ -1,0 +1,106 @@
+"""A detector's own regression test: samples/*.jpg and samples/expected.csv (the detections
+its graph gave when it was shipped). `compare_with_expected` reruns it within tolerance."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnn_detector.atomic_file import atomic_writer
+from cnn_detector.frozen_graph import FrozenGraphDetector
+from deepfake_scanner.images import IMAGE_EXTENSIONS
+from deepfake_scanner.output.detections_csv import DETECTION_COLUMNS, detection_rows
+
+EXPECTED_NAME = "expected.csv"
+EXPECTED_MIN_SCORE = 0.05
+SCORE_TOLERANCE = 0.03
+BOX_TOLERANCE = 0.03
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    image: str
+    label: str
+    score: float
+    box: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax
+
+
+def sample_images(detector_dir: Path) -> list[Path]:
+    folder = Path(detector_dir) / "samples"
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if folder.is_dir() else []
+
+
+def run_samples(detector: FrozenGraphDetector, face_finder) -> list[SampleRow]:
+    """The detector on its samples, through the engine's own per-frame path."""
+    from deepfake_scanner.engine import EngineOptions, ScanEngine
+    from deepfake_scanner.images import read_image
+    from deepfake_scanner.video import VideoFrame
+
+    engine = ScanEngine([detector], face_finder, judge=None, options=EngineOptions(min_score=EXPECTED_MIN_SCORE))
+    rows = []
+    for path in sample_images(detector.spec.directory):
+        frame = engine.reported(engine.analyse(str(path), VideoFrame(0, 0.0, read_image(path))))
+        for row in detection_rows(frame):
+            record = dict(zip(DETECTION_COLUMNS, row))
+            rows.append(
+                SampleRow(
+                    path.name,
+                    record["label"],
+                    float(record["score"]),
+                    tuple(float(record[k]) for k in ("xmin", "ymin", "xmax", "ymax")),
+                )
+            )
+    return rows
+
+
+def write_expected(detector: FrozenGraphDetector, face_finder) -> Path:
+    path = detector.spec.directory / "samples" / EXPECTED_NAME
+    with atomic_writer(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["image", "label", "score", "xmin", "ymin", "xmax", "ymax"])
+        for row in run_samples(detector, face_finder):
+            writer.writerow([row.image, row.label, f"{row.score:.4f}", *(f"{v:.4f}" for v in row.box)])
+    return path
+
+
+def read_expected(path: Path) -> list[SampleRow]:
+    with open(path, newline="") as handle:
+        return [
+            SampleRow(
+                r["image"], r["label"], float(r["score"]), tuple(float(r[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+            )
+            for r in csv.DictReader(handle)
+        ]
+
+
+def _matches(a: SampleRow, b: SampleRow) -> bool:
+    return (
+        a.image == b.image
+        and a.label == b.label
+        and abs(a.score - b.score) <= SCORE_TOLERANCE
+        and all(abs(x - y) <= BOX_TOLERANCE for x, y in zip(a.box, b.box))
+    )
+
+
+def compare_with_expected(
+    detector: FrozenGraphDetector, face_finder, actual: list[SampleRow] | None = None
+) -> list[str]:
+    """Differences between a rerun and samples/expected.csv; empty when they agree.
+
+    Rows near the reporting floor may come and go by rounding, so only rows scoring above
+    the floor plus the tolerance must be found on both sides."""
+    expected_path = detector.spec.directory / "samples" / EXPECTED_NAME
+    if not expected_path.is_file():
+        return [f"{expected_path}: missing"]
+    expected = read_expected(expected_path)
+    actual = run_samples(detector, face_finder) if actual is None else actual
+    floor = EXPECTED_MIN_SCORE + SCORE_TOLERANCE
+    problems = []
+    for row in expected:
+        if row.score >= floor and not any(_matches(row, other) for other in actual):
+            problems.append(f"expected {row} not reproduced")
+    for row in actual:
+        if row.score >= floor and not any(_matches(row, other) for other in expected):
+            problems.append(f"unexpected {row}")
+    return problems
