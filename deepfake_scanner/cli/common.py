@@ -200,11 +200,12 @@ def judge_and_detectors(args):
     return judge, detectors
 
 
-def open_scanner(args: argparse.Namespace, options, judge: bool = True):
-    """The Scanner a command line asks for (its detectors, and with ``judge`` the judge of
-    --judge), or an exit code: 0 after --list-detectors printed the list, 1 after a usage
-    error was logged. Problems that left a detector out are logged as warnings."""
-    from deepfake_scanner.scanner import Scanner
+def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
+    """The Scanner a command line asks for: the detector options every command shares
+    (--only-detectors, --skip-detectors, --batch-size) and ``options`` (ScanOptions fields),
+    with ``judge`` the judge of --judge. Or an exit code: 0 after --list-detectors printed the
+    list, 1 after a usage error was logged. Problems that left a detector out are logged."""
+    from deepfake_scanner.scanner import Scanner, ScanOptions
 
     if args.list_detectors:
         try:
@@ -214,7 +215,10 @@ def open_scanner(args: argparse.Namespace, options, judge: bool = True):
             return EXIT_USAGE
         return EXIT_OK
     try:
-        scanner = Scanner.open(detector_roots(args), args.judge if judge else None, options)
+        shared = ScanOptions(
+            only=tuple(args.only_detectors), skip=tuple(args.skip_detectors), batch_size=args.batch_size, **options
+        )
+        scanner = Scanner.open(detector_roots(args), args.judge if judge else None, shared)
     except (JudgeError, DeepfakeScannerError) as err:
         log.error("%s", err)
         return EXIT_USAGE

@@ -59,16 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(build_parser(), argv, validate)
     if isinstance(args, int):
         return args
-    from deepfake_scanner.scanner import ScanOptions
-
-    options = ScanOptions(
-        min_score=args.min_score,
-        faces=args.faces == "blazeface",
-        only=tuple(args.only_detectors),
-        skip=tuple(args.skip_detectors),
-        batch_size=args.batch_size,
-    )
-    scanner = open_scanner(args, options, judge=False)
+    scanner = open_scanner(args, judge=False, min_score=args.min_score, faces=args.faces == "blazeface")
     if isinstance(scanner, int):
         return scanner
     writer = DetectionCsvWriter(text_stdout())

@@ -66,17 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", err)
         return EXIT_USAGE
     from deepfake_scanner.annotation import annotate_video
-    from deepfake_scanner.scanner import ScanOptions
 
-    options = ScanOptions(
-        fps=args.fps,
-        max_frames=args.max_frames,
-        threshold=args.threshold,
-        only=tuple(args.only_detectors),
-        skip=tuple(args.skip_detectors),
-        batch_size=args.batch_size,
-    )
-    scanner = open_scanner(args, options)
+    scanner = open_scanner(args, fps=args.fps, max_frames=args.max_frames, threshold=args.threshold)
     if isinstance(scanner, int):
         return scanner
     try:  # a stop signal, like Ctrl-C, leaves no temporary file and an earlier output as it was

@@ -97,18 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     for problem in recorder.problems:
         log.warning("%s; that file is scanned again", problem)
-    from deepfake_scanner.scanner import ScanOptions
-
-    options = ScanOptions(
-        fps=args.fps,
-        max_frames=args.max_frames,
-        threshold=args.threshold,
-        only=tuple(args.only_detectors),
-        skip=tuple(args.skip_detectors),
-        threads=not args.sequential,
-        batch_size=args.batch_size,
+    scanner = open_scanner(
+        args, fps=args.fps, max_frames=args.max_frames, threshold=args.threshold, threads=not args.sequential
     )
-    scanner = open_scanner(args, options)
     if isinstance(scanner, int):
         return scanner
     with scanner:
