@@ -30,7 +30,7 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 case "${1:-}" in
   demo) setup demo; shift; exec "$VENV/bin/python" main_thread.py --no-progress "$@" ;;
   # two workers (pytest-xdist): the suite's wall time on 2 cores drops from about 9.5 to 6 minutes
-  test) setup test; shift; exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" "$@" ;;
+  test) setup test; shift; exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@" ;;
   env) setup env ;;
   *) echo "usage: ./run.sh demo|test|env [args...]" >&2; exit 1 ;;
 esac
