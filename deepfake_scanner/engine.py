@@ -6,8 +6,8 @@ Threads joined by bounded queues, so memory stays flat however long the video:
 
 Stages pass typed messages (`DecodedFrame`, `PreparedFrame`, `FrameDetected`, `FrameFailed`,
 `DetectorFailed`, `DetectorDone`); a `SourceEnd` follows each source through every queue (its
-end, or its error), a sentinel ends each stage, and the `Collector` puts results back in order. One bad file becomes an ``error`` verdict; the
-batch goes on.
+end, or its error), a sentinel ends each stage, and the `Collector` puts results back in
+order. One bad file becomes an ``error`` verdict; the batch goes on.
 `ScanEngine.scan_file` is the plain sequential path: one call turns a file into a result.
 No printing here: the CLIs and other front ends decide what to show.
 """
