@@ -25,12 +25,15 @@ class AnnotationReport:
     frames_written: int
     frames_analysed: int
     verdict: Verdict
+    warning: str = ""  # e.g. the stream broke part-way: written and judged up to there
 
 
 def annotate_video(path: Path, output: Path, scanner, detections_csv: Path | None = None) -> AnnotationReport:
     """Write an annotated copy of the video at ``path`` to ``output`` (.mp4, atomically, read
     back to check), analysing the frames the Scanner's sampling picks (``scanner.options``:
     fps and max_frames) and carrying their boxes to the frames between."""
+    if scanner.judge is None:
+        raise ValueError("annotate_video needs a Scanner with a judge (for the running fake probability)")
     video = VideoFrames(Path(path), fps=scanner.options.fps, max_frames=scanner.options.max_frames)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temporary_sibling(output, suffix=".mp4")
@@ -81,4 +84,4 @@ def annotate_video(path: Path, output: Path, scanner, detections_csv: Path | Non
         if csv_file:
             csv_file.discard()
     verdict = scanner.judge_frames(source, analysed)
-    return AnnotationReport(written, len(analysed), verdict)
+    return AnnotationReport(written, len(analysed), verdict, video.warning)

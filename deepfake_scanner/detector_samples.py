@@ -34,13 +34,13 @@ def sample_images(detector_dir: Path) -> list[Path]:
 def run_samples(detector: FrozenGraphDetector, face_finder) -> list[SampleRow]:
     """The detector on its samples, through the engine's own per-frame path."""
     from deepfake_scanner.engine import EngineOptions, ScanEngine
-    from deepfake_scanner.images import read_image
-    from deepfake_scanner.video import VideoFrame
+    from deepfake_scanner.frames import read_frames
 
     engine = ScanEngine([detector], face_finder, judge=None, options=EngineOptions(min_score=EXPECTED_MIN_SCORE))
     rows = []
     for path in sample_images(detector.spec.directory):
-        frame = engine.reported(engine.analyse(str(path), VideoFrame(0, 0.0, read_image(path))))
+        first = next(iter(read_frames(path)))  # a still (the first frame of an animated one)
+        frame = engine.reported(engine.analyse(str(path), first))
         for row in detection_rows(frame):
             record = dict(zip(DETECTION_COLUMNS, row))
             rows.append(

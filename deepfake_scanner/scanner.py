@@ -41,8 +41,8 @@ class ScanOptions:
     min_score: report detections at or above this score (None: each detector's own min_score;
         the judge always reads each detector from its own min_score up).
     only, skip: detector names to use only / to leave out.
-    faces: find faces for face_crop detectors (False: they see the whole frame, which suits
-        portrait crops only); the judge needs faces, so a Scanner with a judge always finds them.
+    faces: find faces (False: face_crop detectors see the whole frame, which suits portrait
+        crops only, and the judge, which reads only frames with a face, says ``no_face``).
     threads: scan_many through the threaded pipeline (False: one file after another).
     batch_size: images per TensorFlow call.
     """
@@ -104,7 +104,12 @@ class ScanResult:
 
 
 class ScannerError(DeepfakeScannerError):
-    """The Scanner cannot be opened (no usable detector, a missing detectors folder, ...)."""
+    """The Scanner cannot be opened (no usable detector, a missing detectors folder, ...);
+    ``problems`` says what left each detector out, when that is why."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()):
+        super().__init__(message)
+        self.problems = list(problems)
 
 
 class Scanner:
@@ -146,10 +151,13 @@ class Scanner:
             judge = Judge.load(Path(judge_dir), options.threshold)
         try:
             found = discover_detectors(list(detector_dirs), include_default=include_shipped, include_environment=False)
-            specs = found.select(options.only, options.skip)
         except DeepfakeScannerError as err:
             raise ScannerError(str(err)) from None
         problems = [str(p) for p in found.problems]
+        try:
+            specs = found.select(options.only, options.skip)
+        except DeepfakeScannerError as err:
+            raise ScannerError(str(err), problems) from None
 
         def skipped(name: str, err: DeepfakeScannerError) -> None:
             problems.append(f"skipped detector {name}: {err}")
@@ -157,7 +165,7 @@ class Scanner:
         try:
             detectors = load_usable_detectors(specs, LoadOptions(batch_size=options.batch_size), skipped)
         except DeepfakeScannerError as err:
-            raise ScannerError(str(err)) from None
+            raise ScannerError(str(err), problems) from None
         try:
             scanner = cls(detectors, judge, options)
         except BaseException:
@@ -206,11 +214,14 @@ class Scanner:
         try:
             for position, frame in enumerate(frames):
                 if not isinstance(frame, VideoFrame):
-                    frame = VideoFrame(position, position * 1000.0 / self.options.fps, _rgb(frame, source, position))
-                frame = VideoFrame(frame.index, frame.timestamp_ms, fit_for_processing(frame.image))
-                analysed.append(self.engine.analyse(source, frame))
+                    frame = VideoFrame(position, position * 1000.0 / self.options.fps, frame)
+                image = fit_for_processing(_rgb(frame.image, source, position))
+                analysed.append(self.engine.analyse(source, VideoFrame(frame.index, frame.timestamp_ms, image)))
         except ValueError as err:
             return ScanResult(source, self._error_verdict(source, str(err)), error=str(err))
+        except Exception as err:  # a detector or face-finder bug: this source fails, the caller goes on
+            error = f"{source}: unexpected error: {err!r}"
+            return ScanResult(source, self._error_verdict(source, error), error=error)
         if not analysed:
             error = f"{source}: no frames given"
             return ScanResult(source, self._error_verdict(source, error), error=error)

@@ -220,6 +220,8 @@ def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
         )
         scanner = Scanner.open(detector_roots(args), args.judge if judge else None, shared)
     except (JudgeError, DeepfakeScannerError) as err:
+        for problem in getattr(err, "problems", ()):
+            (log.error if problem.startswith("skipped detector") else log.warning)("%s", problem)
         log.error("%s", err)
         return EXIT_USAGE
     for problem in scanner.problems:

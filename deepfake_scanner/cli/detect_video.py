@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:
         log.warning("interrupted (%s): %s not written", interrupt, output)
         return getattr(interrupt, "exit_code", 130)
+    if report.warning:
+        log.warning("%s", report.warning)
     verdict = report.verdict
     log.info(
         "wrote %s (%d frames, checked by reading it back); verdict: %s, fake probability %s",

@@ -27,7 +27,20 @@ from rnn_judge.model import JudgeConfig
 from rnn_judge.training.sequences import StreamMaker, fit_judge, pad, still_sequences, video_sequences
 
 log = logging.getLogger(__name__)
-STREAMS_VERSION = 3  # bump when the way streams are made changes, so caches are rebuilt
+STREAMS_VERSION = 4  # bump when the way streams are made changes, so caches are rebuilt (4: videos sampled as a scan)
+
+
+def _read_cache(cache: Path) -> dict | None:
+    """The cached streams, or None when there are none or they were written by code that has
+    moved on (classes renamed or moved since: the streams are made again)."""
+    if not cache.is_file():
+        return None
+    try:
+        cached = pickle.loads(cache.read_bytes())
+    except (AttributeError, ModuleNotFoundError, ImportError, EOFError, pickle.UnpicklingError) as err:
+        log.warning("%s: stale cache of detection streams (%s); making them again", cache, err)
+        return None
+    return cached if isinstance(cached, dict) and "key" in cached else None
 
 
 def build_sequences(factory: Path, cache: Path, seed: int, limit: int, share: Path = DEFAULT_SHARE):
@@ -46,8 +59,8 @@ def build_sequences(factory: Path, cache: Path, seed: int, limit: int, share: Pa
         "floor": DETECTION_FLOOR,
         "version": STREAMS_VERSION,
     }
-    if cache.is_file():
-        cached = pickle.loads(cache.read_bytes())
+    cached = _read_cache(cache)
+    if cached is not None:
         if cached["key"] == key:
             log.info("using cached detection streams from %s", cache)
             return names, cached["sequences"]

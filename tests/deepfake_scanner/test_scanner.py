@@ -43,6 +43,10 @@ def test_bad_frames_and_files_are_results_with_an_error(colour_scanner, tmp_path
     assert not bad.ok and "clip: frame 0 must be an RGB uint8 array" in bad.error
     assert bad.verdict.status == "error"
     assert colour_scanner.scan_frames("none", []).error == "none: no frames given"
+    from deepfake_scanner.video import VideoFrame
+
+    flat = colour_scanner.scan_frames("clip", [VideoFrame(3, 1.0, np.zeros((4, 4), np.uint8))])
+    assert "clip: frame 0 must be an RGB uint8 array" in flat.error
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     result = colour_scanner.scan_file(tmp_path / "broken.jpg")
     assert not result.ok and str(tmp_path / "broken.jpg") in result.error and result.frames == ()
@@ -95,6 +99,9 @@ def test_open_reads_no_environment_and_names_what_is_wrong(tmp_path, make_detect
     with Scanner.open([tmp_path / "detectors"], None, include_shipped=False) as scanner:
         assert scanner.detector_names == ("colour",)
         assert any("broken" in p for p in scanner.problems)
+    with pytest.raises(ScannerError, match="no usable detector") as refused:  # only the broken one left
+        Scanner.open([tmp_path / "detectors"], None, ScanOptions(skip=("colour",)), include_shipped=False)
+    assert any("broken" in p for p in refused.value.problems)  # and why it was left out
 
 
 @pytest.mark.slow

@@ -223,7 +223,8 @@ class FakeFactory:
     def process(self, item: ShareItem) -> None:
         rng = item_rng(self.options.seed, item.relative)
         if item.is_video:
-            frames = [(f.index, f.image) for f in sample_video(item.path, self.options.frames_per_video)]
+            count = self.options.frames_per_video
+            frames = [(f.index, f.image) for f in sample_video(item.path, count)] if count > 0 else []
         else:
             frames = [(0, read_image(item.path))]
         for index, image in frames:
