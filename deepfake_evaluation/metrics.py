@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from deepfake_scanner.crops import box_iou
+
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     """Probability that a random fake scores above a random real (ties count 1/2); NaN if
@@ -55,14 +57,6 @@ def recall_at_fpr(labels: Sequence[int], scores: Sequence[float], fpr: float) ->
         return float("nan")
     threshold = threshold_at_fpr(s[~y], fpr)
     return float((s[y] >= threshold).mean())
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ymin, xmin = max(a[0], b[0]), max(a[1], b[1])
-    ymax, xmax = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, ymax - ymin) * max(0.0, xmax - xmin)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def average_precision(

@@ -27,3 +27,12 @@ def crop(image: np.ndarray, box: Box) -> np.ndarray:
     y0, x0 = int(ymin * height), int(xmin * width)
     y1, x1 = max(y0 + 1, int(round(ymax * height))), max(x0 + 1, int(round(xmax * width)))
     return image[y0:y1, x0:x1]
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two normalized (ymin, xmin, ymax, xmax) boxes."""
+    y0, x0 = max(a[0], b[0]), max(a[1], b[1])
+    y1, x1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, y1 - y0) * max(0.0, x1 - x0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

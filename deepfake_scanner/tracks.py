@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cnn_detector.types import Box, FrameDetections
-from deepfake_scanner.crops import crop, expand_box
+from deepfake_scanner.crops import box_iou, crop, expand_box
 from deepfake_scanner.video import VideoFrames
 
 CLIP_LENGTH = 16  # frames at the video's rate (0.5-0.64 s at 25-30 fps)
@@ -60,14 +60,6 @@ class Clip:
     start_index: int
     start_ms: float
     frames: np.ndarray
-
-
-def box_iou(a: Box, b: Box) -> float:
-    y0, x0 = max(a[0], b[0]), max(a[1], b[1])
-    y1, x1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, y1 - y0) * max(0.0, x1 - x0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def track_faces(frames: Sequence[FrameDetections], min_iou: float = 0.3, max_gap: int = 2) -> list[FaceTrack]:

@@ -31,3 +31,12 @@ def test_crop_takes_the_box_pixels_and_never_nothing():
     assert np.array_equal(crop(image, (0.2, 0.5, 0.4, 0.75)), image[2:4, 10:15])
     assert crop(image, (0.5, 0.5, 0.5, 0.5)).shape == (1, 1, 3)  # an empty box still gives a pixel
     assert crop(image, WHOLE_FRAME).shape == image.shape
+
+
+def test_box_iou():
+    from deepfake_scanner.crops import box_iou
+
+    assert box_iou((0.0, 0.0, 0.5, 1.0), (0.25, 0.0, 0.75, 1.0)) == pytest.approx(1 / 3)
+    assert box_iou((0.0, 0.0, 0.2, 0.2), (0.5, 0.5, 0.7, 0.7)) == 0.0
+    assert box_iou((0.1, 0.1, 0.3, 0.3), (0.1, 0.1, 0.3, 0.3)) == pytest.approx(1.0)
+    assert box_iou((0.1, 0.1, 0.1, 0.1), (0.1, 0.1, 0.1, 0.1)) == 0.0  # empty boxes overlap nothing
