@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cnn_detector.atomic_file import atomic_write_bytes
 from cnn_detector.contract import (
+    AUDIO_NODE,
     BOXES_NODE,
     CLASSES_NODE,
     INPUT_NODE,
@@ -41,13 +42,22 @@ def image_tensor_spec():
     return tf.TensorSpec([None, None, None, 3], tf.uint8, name=INPUT_NODE)
 
 
-def freeze_detection_function(serve: Callable) -> bytes:
-    """Freeze ``serve`` (uint8 images -> dict from `name_outputs`) into GraphDef bytes."""
+def clip_tensor_specs(audio: bool = False) -> tuple:
+    """The inputs of a clip detector: uint8 [N, T, H, W, 3], and with ``audio`` float32 [N, S]."""
+    import tensorflow as tf
+
+    clips = tf.TensorSpec([None, None, None, None, 3], tf.uint8, name=INPUT_NODE)
+    return (clips, tf.TensorSpec([None, None], tf.float32, name=AUDIO_NODE)) if audio else (clips,)
+
+
+def freeze_detection_function(serve: Callable, input_specs: tuple | None = None) -> bytes:
+    """Freeze ``serve`` (uint8 images -> dict from `name_outputs`) into GraphDef bytes;
+    ``input_specs`` (default: `image_tensor_spec`) for clip detectors, `clip_tensor_specs`."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     function = serve if hasattr(serve, "get_concrete_function") else tf.function(serve)
-    concrete = function.get_concrete_function(image_tensor_spec())
+    concrete = function.get_concrete_function(*(input_specs or (image_tensor_spec(),)))
     frozen = convert_variables_to_constants_v2(concrete)
     graph_def = frozen.graph.as_graph_def()
     names = {node.name for node in graph_def.node}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnn_detector.contract import INPUT_NODE, OUTPUT_NODES, tensor_name
+from cnn_detector.contract import AUDIO_NODE, INPUT_NODE, OUTPUT_NODES, tensor_name
 from cnn_detector.errors import DeepfakeScannerError, UntrustedGraphError
 from cnn_detector.graph_trust import ALLOWED_OPS, DEFAULT_MAX_GRAPH_BYTES, VerifiedGraph, read_and_verify_graph
 from cnn_detector.labelmap import LabelMap
@@ -121,6 +121,8 @@ class FrozenGraphDetector:
         self._session = tf.compat.v1.Session(graph=self._graph, config=config)
         self._fetches = [self._graph.get_tensor_by_name(tensor_name(node)) for node in OUTPUT_NODES]
         self._input = self._graph.get_tensor_by_name(tensor_name(INPUT_NODE))
+        audio = spec.manifest.input == "face_clip_audio"
+        self._audio = self._graph.get_tensor_by_name(tensor_name(AUDIO_NODE)) if audio else None
         self._lock = threading.Lock()
         self._run_options = tf.compat.v1.RunOptions(timeout_in_ms=options.run_timeout_ms)
 
@@ -145,22 +147,43 @@ class FrozenGraphDetector:
         if image.type != "Placeholder" or image.get_attr("dtype") != tf.uint8:
             raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be a uint8 Placeholder, got {image.type}")
         shape = image.outputs[0].shape
-        if shape.rank is not None and (shape.rank != 4 or shape[-1] not in (None, 3)):
-            raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be [N, H, W, 3], got {shape}")
+        manifest = self.spec.manifest
+        rank, layout = (5, "[N, T, H, W, 3]") if manifest.is_clip else (4, "[N, H, W, 3]")
+        if shape.rank is not None and (shape.rank != rank or shape[-1] not in (None, 3)):
+            raise UntrustedGraphError(f"{path}: {INPUT_NODE} must be {layout} for input {manifest.input}, got {shape}")
+        if manifest.input == "face_clip_audio":
+            try:
+                audio = self._graph.get_operation_by_name(AUDIO_NODE)
+            except KeyError:
+                raise UntrustedGraphError(f"{path}: input face_clip_audio needs an {AUDIO_NODE!r} input") from None
+            audio_shape = audio.outputs[0].shape
+            if (
+                audio.type != "Placeholder"
+                or audio.get_attr("dtype") != tf.float32
+                or audio_shape.rank not in (None, 2)
+            ):
+                raise UntrustedGraphError(f"{path}: {AUDIO_NODE} must be a float32 Placeholder [N, S]")
         for node in OUTPUT_NODES:
             try:
                 self._graph.get_operation_by_name(node)
             except KeyError:
                 raise UntrustedGraphError(f"{path}: missing output node {node!r}") from None
 
-    def run(self, batch: np.ndarray) -> list[RawDetections]:
-        """Run the graph on a uint8 batch [N, H, W, 3] (RGB); one RawDetections per image."""
-        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
-            raise ValueError(f"{self.name}: expected uint8 [N, H, W, 3], got {batch.dtype} {batch.shape}")
+    def run(self, batch: np.ndarray, audio: np.ndarray | None = None) -> list[RawDetections]:
+        """Run the graph on a uint8 batch [N, H, W, 3] (RGB), or [N, T, H, W, 3] clips (with
+        float32 [N, S] audio for face_clip_audio detectors); one RawDetections per item."""
+        rank = 5 if self.spec.manifest.is_clip else 4
+        if batch.dtype != np.uint8 or batch.ndim != rank or batch.shape[-1] != 3:
+            layout = "[N, T, H, W, 3]" if rank == 5 else "[N, H, W, 3]"
+            raise ValueError(f"{self.name}: expected uint8 {layout}, got {batch.dtype} {batch.shape}")
+        feed = {self._input: batch}
+        if self._audio is not None:
+            if audio is None or audio.dtype != np.float32 or audio.shape != (batch.shape[0], audio.shape[-1]):
+                got = None if audio is None else (audio.dtype, audio.shape)
+                raise ValueError(f"{self.name}: expected float32 audio [{batch.shape[0]}, S], got {got}")
+            feed[self._audio] = audio
         with self._lock:
-            boxes, scores, classes, num = self._session.run(
-                self._fetches, {self._input: batch}, options=self._run_options
-            )
+            boxes, scores, classes, num = self._session.run(self._fetches, feed, options=self._run_options)
         results = []
         for i in range(batch.shape[0]):
             k = int(min(max(num[i], 0), scores.shape[1]))
@@ -197,6 +220,37 @@ class FrozenGraphDetector:
             for offset, raw in enumerate(self.run(batch)):
                 crop = crop_boxes[start + offset]
                 results.append(to_detections(raw, self.labelmap, self.name, threshold, crop))
+        return results
+
+    def detect_clips(
+        self,
+        clips: Sequence[np.ndarray],
+        crop_boxes: Sequence[Box],
+        audio: Sequence[np.ndarray] | None = None,
+        min_score: float | None = None,
+    ) -> list[list[Detection]]:
+        """Detections for each clip (uint8 [T, h, w, 3], resized here to input_size; T must be
+        the manifest's clip_frames), boxes in frame coordinates through each clip's crop box."""
+        manifest = self.spec.manifest
+        if not manifest.is_clip:
+            raise ValueError(f"{self.name}: input {manifest.input} is not a clip detector")
+        threshold = manifest.min_score if min_score is None else min_score
+        results: list[list[Detection]] = []
+        step = max(1, self.options.batch_size)
+        for start in range(0, len(clips), step):
+            part = clips[start : start + step]
+            if any(len(clip) != manifest.clip_frames for clip in part):
+                raise ValueError(f"{self.name}: clips must have {manifest.clip_frames} frames")
+            batch = np.stack([np.stack([self.prepare(frame) for frame in clip]) for clip in part])
+            sound = None
+            if self._audio is not None:
+                sound = np.zeros((len(part), manifest.audio_samples), np.float32)  # silence where none
+                for row, samples in enumerate((audio or [None] * len(clips))[start : start + step]):
+                    if samples is not None:
+                        take = np.asarray(samples, np.float32)[: manifest.audio_samples]
+                        sound[row, : len(take)] = take
+            for offset, raw in enumerate(self.run(batch, sound)):
+                results.append(to_detections(raw, self.labelmap, self.name, threshold, crop_boxes[start + offset]))
         return results
 
     def close(self) -> None:

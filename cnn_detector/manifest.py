@@ -7,7 +7,8 @@ Example (every field explained in tools/new_detector.py's template)::
     author: Deepfake Scanner contributors
     licence: Apache-2.0
     algorithms: [stylegan, stylegan2]
-    input: face_crop          # or full_frame
+    input: face_crop          # or full_frame, face_clip, face_clip_audio (with clip_frames,
+                              # and audio_samples for face_clip_audio)
     input_size: [128, 128]    # height, width fed to image_tensor
     min_score: 0.3
     labelmap: ../../labelmaps/gan_face.pbtxt
@@ -31,7 +32,8 @@ from cnn_detector.strict_yaml import load_yaml
 
 MANIFEST_NAME = "detector.yaml"
 DEFAULT_GRAPH_NAME = "frozen_inference_graph.pb"
-INPUT_KINDS = ("face_crop", "full_frame")
+INPUT_KINDS = ("face_crop", "full_frame", "face_clip", "face_clip_audio")
+CLIP_KINDS = ("face_clip", "face_clip_audio")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 MAX_MANIFEST_BYTES = 64 * 1024
@@ -49,7 +51,7 @@ REQUIRED_FIELDS = (
     "sha256",
     "trained_on",
 )
-OPTIONAL_FIELDS = ("graph", "face_margin", "description", "typical_fake_score")
+OPTIONAL_FIELDS = ("graph", "face_margin", "description", "typical_fake_score", "clip_frames", "audio_samples")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,8 @@ class DetectorManifest:
     face_margin: for face_crop detectors, the fraction of the face box added on each side.
     typical_fake_score: the median score on its own validation fakes (optional); with
     min_score it puts the detector's scores on the judge's common scale.
+    clip_frames: for face_clip(_audio) detectors, T, the frames of one clip (2..64).
+    audio_samples: for face_clip_audio detectors, S, the 16 kHz samples of one clip's audio.
     """
 
     name: str
@@ -77,6 +81,12 @@ class DetectorManifest:
     face_margin: float = 0.3
     description: str = ""
     typical_fake_score: float | None = None
+    clip_frames: int | None = None
+    audio_samples: int | None = None
+
+    @property
+    def is_clip(self) -> bool:
+        return self.input in CLIP_KINDS
 
     def to_yaml_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +105,8 @@ class DetectorManifest:
             "face_margin": self.face_margin,
             "description": self.description,
             **({"typical_fake_score": self.typical_fake_score} if self.typical_fake_score is not None else {}),
+            **({"clip_frames": self.clip_frames} if self.clip_frames is not None else {}),
+            **({"audio_samples": self.audio_samples} if self.audio_samples is not None else {}),
         }
 
 
@@ -139,6 +151,18 @@ def _relative_file(path: Path, key: str, value: Any) -> str:
     return value.strip()
 
 
+def _clip_field(path: Path, data: dict, key: str, needed: bool, kind: str, low: int, high: int) -> int | None:
+    """An integer field a clip kind needs (and no other kind may carry)."""
+    value = data.get(key)
+    if not needed:
+        if value is not None:
+            raise ManifestError(f"{path}: {key} is for clip detectors, not input {kind}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ManifestError(f"{path}: input {kind} needs {key}, an integer in {low}..{high}, got {value!r}")
+    return value
+
+
 def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManifest:
     """Validate a decoded detector.yaml mapping; errors name the file and the field."""
     path = Path(path)
@@ -160,7 +184,9 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
         )
     kind = data["input"]
     if kind not in INPUT_KINDS:
-        raise ManifestError(f"{path}: input must be face_crop or full_frame, got {kind!r}")
+        raise ManifestError(f"{path}: input must be one of {', '.join(INPUT_KINDS)}, got {kind!r}")
+    clip_frames = _clip_field(path, data, "clip_frames", kind in CLIP_KINDS, kind, 2, 64)
+    audio_samples = _clip_field(path, data, "audio_samples", kind == "face_clip_audio", kind, 1600, 16000 * 30)
     min_score = data["min_score"]
     if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0.0 < min_score <= 1.0:
         raise ManifestError(f"{path}: min_score must be a number in (0, 1], got {min_score!r}")
@@ -198,6 +224,8 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
         face_margin=float(margin),
         description=description.strip(),
         typical_fake_score=None if typical is None else float(typical),
+        clip_frames=clip_frames,
+        audio_samples=audio_samples,
     )
 
 

@@ -40,7 +40,10 @@ def test_valid_manifest_defaults():
 @pytest.mark.parametrize(
     "data, message",
     [
-        (with_(input="face"), r"d/detector.yaml: input must be face_crop or full_frame, got 'face'"),
+        (
+            with_(input="face"),
+            r"d/detector.yaml: input must be one of face_crop, full_frame, face_clip, face_clip_audio, got 'face'",
+        ),
         (with_(name="Bad Name"), "name must be"),
         (with_(min_score=0), "min_score"),
         (with_(min_score="high"), "min_score"),
