@@ -166,26 +166,21 @@ class ScanEngine:
     ):
         if not detectors:
             raise ValueError("the engine needs at least one detector")
-        clips = [d.name for d in detectors if d.spec.manifest.is_clip]
-        if clips:
-            raise ValueError(f"clip detectors are not run by the engine yet: {clips}")
         names = [d.name for d in detectors]
         if len(set(names)) != len(names):
             raise ValueError(f"detector names must be unique, got {names}")
-        self.detectors = list(detectors)
+        self.detectors = [d for d in detectors if not d.spec.manifest.is_clip]  # per frame, in threads
+        self.clip_detectors = [d for d in detectors if d.spec.manifest.is_clip]  # per face clip, per video
         self.face_finder = face_finder
         self.judge = judge
         self.options = options
-        self.names = tuple(d.name for d in self.detectors)
+        self.names = tuple(d.name for d in detectors)  # every stream the judge reads, in the given order
         self._report_threshold = {
-            d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score
-            for d in self.detectors
+            d.name: options.min_score if options.min_score is not None else d.spec.manifest.min_score for d in detectors
         }
         # A --min-score below the judge's floor asks for those detections too.
         self._floor = min(DETECTION_FLOOR, options.min_score) if options.min_score is not None else DETECTION_FLOOR
-        self._calibration = {
-            d.name: (d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in self.detectors
-        }
+        self._calibration = {d.name: (d.spec.manifest.min_score, d.spec.manifest.typical_fake_score) for d in detectors}
 
     # ---- shared steps ----
     def _prepare(self, source_id: int, frame: VideoFrame) -> PreparedFrame:
@@ -250,15 +245,64 @@ class ScanEngine:
         return self.judge.decide(source, [self.for_judge(f) for f in frames], self.names)
 
     def _verdict(self, source: str, frames: list[FrameDetections], error: str) -> Verdict | None:
-        """An error verdict, or the judge's (None when there is no judge: detections only)."""
+        """An error verdict, or the judge's (None when there is no judge: detections only).
+        Clip detectors run here, once a video's frames are all in (``frames`` gets their
+        detections, in place)."""
         if error:
             return Verdict(source, "error", detectors=self.names, error=error)
         if not frames:
             return Verdict(source, "error", detectors=self.names, error=f"{source}: no frames decoded")
         frames.sort(key=lambda f: f.frame_index)
+        if self.clip_detectors:
+            try:
+                frames[:] = self.with_clip_detections(source, frames)
+            except MediaError as err:  # the frame detectors' evidence still stands
+                log.warning("%s; judged without the clip detectors", err)
+            except Exception as err:  # never "found nothing": a failed detector makes the source an error
+                return Verdict(source, "error", detectors=self.names, error=f"{source}: clip stage failed: {err!r}")
         if self.judge is None:
             return None
         return self.judge.decide(source, [self.for_judge(f) for f in frames], self.names)
+
+    def with_clip_detections(self, source: str, frames: list[FrameDetections]) -> list[FrameDetections]:
+        """``frames`` (a video's, sorted) with every clip detector's detections added to the
+        sampled frame each clip starts on: faces tracked across the frames, clips cut at the
+        video's own rate (a second decoding pass), the audio of each clip's span for
+        face_clip_audio detectors (silence when the video has none). Stills are left as they are."""
+        from deepfake_scanner.audio import open_audio
+        from deepfake_scanner.tracks import track_clips, track_faces
+        from deepfake_scanner.video import VideoFrames, is_video
+
+        path = Path(source)
+        tracks = track_faces(frames)
+        if not tracks or not is_video(path):
+            return frames
+        manifests = [d.spec.manifest for d in self.clip_detectors]
+        length = max(m.clip_frames for m in manifests)
+        size = max(max(m.input_size) for m in manifests)
+        video = VideoFrames(path, fps=self.options.fps, max_frames=self.options.max_frames)
+        clips = list(track_clips(video, tracks, length=length, size=size))
+        if not clips:
+            return frames
+        sound = open_audio(path) if any(m.input == "face_clip_audio" for m in manifests) else None
+        found: dict[int, list[Detection]] = {}
+        for detector in self.clip_detectors:
+            manifest = detector.spec.manifest
+            audio = None
+            if manifest.input == "face_clip_audio" and sound is not None:
+                seconds = manifest.clip_frames / max(video.native_fps, 1.0)
+                audio = [_fit(sound.span(c.start_ms / 1000.0, seconds), manifest.audio_samples) for c in clips]
+            per_clip = detector.detect_clips(
+                [c.frames[: manifest.clip_frames] for c in clips], [c.box for c in clips], audio, self._floor
+            )
+            for clip, detections in zip(clips, per_clip):
+                found.setdefault(clip.start_index, []).extend(detections)
+        return [
+            dataclasses.replace(f, detections=f.detections + tuple(found[f.frame_index]))
+            if f.frame_index in found
+            else f
+            for f in frames
+        ]
 
     # ---- sequential: one call, one file ----
     def scan_file(self, path: Path | str) -> SourceResult:
@@ -406,7 +450,8 @@ class ScanEngine:
             self._put(results, DetectorDone(item, detector.name), stop)
 
     def _collect(self, sources: list[str], results: queue.Queue, stop) -> Iterator[SourceResult]:
-        collector = Collector(sources, self.names, self._frame_detections, self._verdict)
+        frame_names = [d.name for d in self.detectors]
+        collector = Collector(sources, frame_names, self._frame_detections, self._verdict)
         while not collector.finished and not stop.is_set():
             try:
                 message = results.get(timeout=0.1)
@@ -475,6 +520,14 @@ class Collector:
             ready.append(self._finished.pop(self._next))
             self._next += 1
         return ready
+
+
+def _fit(samples: np.ndarray, length: int) -> np.ndarray:
+    """A clip's audio stretched or squeezed to the ``length`` samples its detector takes."""
+    if len(samples) == length or len(samples) == 0:
+        return samples if len(samples) else np.zeros(length, np.float32)
+    positions = np.linspace(0, len(samples) - 1, length)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
 def _drain(q: queue.Queue) -> None:

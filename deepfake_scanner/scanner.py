@@ -122,7 +122,7 @@ class Scanner:
         self.options = options
         self.problems: list[str] = []
         face_finder = None
-        if options.faces and (judge is not None or any(d.spec.manifest.input == "face_crop" for d in detectors)):
+        if options.faces and (judge is not None or any(d.spec.manifest.input != "full_frame" for d in detectors)):
             from deepfake_scanner.faces import FaceFinder
 
             face_finder = FaceFinder()
@@ -158,9 +158,6 @@ class Scanner:
             specs = found.select(options.only, options.skip)
         except DeepfakeScannerError as err:
             raise ScannerError(str(err), problems) from None
-        for spec in [s for s in specs if s.manifest.is_clip]:
-            specs.remove(spec)  # the contract is in place; the engine does not cut clips for it yet
-            problems.append(f"skipped detector {spec.name}: input {spec.manifest.input} is not run by the scanner yet")
 
         def skipped(name: str, err: DeepfakeScannerError) -> None:
             problems.append(f"skipped detector {name}: {err}")

@@ -60,6 +60,7 @@ class Clip:
     start_index: int
     start_ms: float
     frames: np.ndarray
+    box: Box  # the crop of the first frame, normalized in the frame: where the clip's boxes map
 
 
 def track_faces(frames: Sequence[FrameDetections], min_iou: float = 0.3, max_gap: int = 2) -> list[FaceTrack]:
@@ -102,22 +103,24 @@ def track_clips(
     frame on, cropped around the track's box (the nearest sampled one). Clips come out as they
     fill; one cut short by the end of the video is dropped."""
     starts = {(t.track_id, f.frame_index): t for t in tracks for f in t.faces}
-    filling: list[tuple[FaceTrack, int, float, list[np.ndarray]]] = []
+    filling: list[tuple[FaceTrack, int, float, Box, list[np.ndarray]]] = []
     for frame, _sampled in video.every_frame():
-        for key in [k for k in starts if k[1] == frame.index]:
-            filling.append((starts.pop(key), frame.index, frame.timestamp_ms, []))
         height, width = frame.image.shape[:2]
+        for key in [k for k in starts if k[1] == frame.index]:
+            track = starts.pop(key)
+            first = expand_box(track.box_at(frame.index), margin, (height, width))
+            filling.append((track, frame.index, frame.timestamp_ms, first, []))
         done = []
         for entry in filling:
-            track, start, _, crops = entry
+            track, crops = entry[0], entry[4]
             region = expand_box(track.box_at(frame.index), margin, (height, width))
             crops.append(cv2.resize(crop(frame.image, region), (size, size), interpolation=cv2.INTER_AREA))
             if len(crops) == length:
                 done.append(entry)
         for entry in done:
             filling.remove(entry)
-            track, start, start_ms, crops = entry
-            yield Clip(track.track_id, start, start_ms, np.stack(crops))
+            track, start, start_ms, first, crops = entry
+            yield Clip(track.track_id, start, start_ms, np.stack(crops), first)
 
 
 def clips_of(path: Path | str, frames: Sequence[FrameDetections], fps: float, max_frames: int, **options):

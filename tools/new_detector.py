@@ -31,7 +31,7 @@ algorithms: [{classes}]
 # face_crop: it sees each face found (square crop, face_margin added on each side);
 # full_frame: it sees the whole frame; face_clip: clip_frames consecutive frames of one face
 # ([N, T, H, W, 3]); face_clip_audio: the same and audio_tensor float32 [N, audio_samples]
-# at 16 kHz (clip detectors are not run by the scanner yet: see the README).
+# at 16 kHz (see the README's "Clip detectors").
 input: {input}
 # Height and width the frame or crop is resized to before image_tensor (uint8 RGB).
 input_size: [{size}, {size}]

@@ -8,6 +8,7 @@ from cnn_detector.errors import ManifestError, UntrustedGraphError
 from cnn_detector.frozen_graph import load_detector
 from cnn_detector.manifest import parse_manifest
 from cnn_detector.registry import load_detector_spec
+from tests.graphs import build_clip_graph as clip_graph
 
 CLASSES = [(1, "flicker", "Temporal flicker")]
 T, S = 4, 1600
@@ -44,26 +45,6 @@ def test_manifest_fields_of_clip_detectors():
     with pytest.raises(ManifestError, match="input must be one of"):
         manifest(input="face_movie")
     assert parse_manifest(manifest(input="face_clip_audio", audio_samples=S).to_yaml_dict()).clip_frames == T
-
-
-def clip_graph(audio: bool) -> bytes:
-    """Score = mean absolute change between consecutive frames / 64 (or, with audio, the mean
-    absolute audio level x 4), one box: the whole crop."""
-    import tensorflow as tf
-
-    from cnn_detector.export import clip_tensor_specs, freeze_detection_function, name_outputs
-
-    def serve(clips, sound=None):
-        x = tf.cast(clips, tf.float32)
-        change = tf.reduce_mean(tf.abs(x[:, 1:] - x[:, :-1]), axis=[1, 2, 3, 4]) / 64.0
-        score = tf.reduce_mean(tf.abs(sound), axis=1) * 4.0 if sound is not None else change
-        score = tf.clip_by_value(score, 0.0, 1.0)
-        n = tf.shape(clips)[0]
-        boxes = tf.tile(tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), [n, 1, 1])
-        return name_outputs(boxes, score[:, None], tf.ones([n, 1]), tf.ones([n]))
-
-    function = tf.function(serve if audio else (lambda clips: serve(clips)))
-    return freeze_detection_function(function, clip_tensor_specs(audio))
 
 
 def load(make_detector, graph, **fields):
@@ -105,12 +86,65 @@ def test_the_contract_is_checked_against_the_manifest(make_detector):
         load(make_detector, clip_graph(False), input="face_clip_audio", clip_frames=T, audio_samples=S)
 
 
-def test_the_scanner_leaves_clip_detectors_out_and_says_so(tmp_path, make_detector, tf1_graph):
+@pytest.mark.slow
+def test_the_scanner_runs_clip_detectors_on_face_tracks_and_the_judge_reads_them(
+    tmp_path, make_detector, tf1_graph, random_judge_dir
+):
+    """A real video with a real face: BlazeFace tracks it, clips are cut at the video's rate, the
+    flicker detector scores them, its detections land on the sampled frames the clips start on,
+    and the judge reads it as one more stream; a still gets no clip detections."""
+    from cnn_detector.registry import PROJECT_ROOT
     from deepfake_scanner import Scanner, ScanOptions
 
     make_detector("colour", tf1_graph)
-    make_detector("clip_test", clip_graph(False), classes=CLASSES, input="face_clip", clip_frames=T)
-    options = ScanOptions(faces=False)
-    with Scanner.open([tmp_path / "detectors"], None, options, include_shipped=False) as scanner:
-        assert scanner.detector_names == ("colour",)
-        assert any("clip_test: input face_clip is not run by the scanner yet" in p for p in scanner.problems)
+    make_detector("clip_test", clip_graph(False), classes=CLASSES, input="face_clip", clip_frames=T, min_score=0.001)
+    video = PROJECT_ROOT / "samples" / "videos" / "real_hamilton.mp4"
+    options = ScanOptions(max_frames=6, min_score=0.001)
+    with Scanner.open([tmp_path / "detectors"], random_judge_dir, options, include_shipped=False) as scanner:
+        assert scanner.detector_names == ("clip_test", "colour")
+        result = scanner.scan_file(video)
+        still = scanner.scan_file(PROJECT_ROOT / "samples" / "real_img16.jpg")
+        [threaded] = list(scanner.scan_many([video]))
+    assert result.ok and result.verdict.status == "ok" and result.verdict.detectors == ("clip_test", "colour")
+    with_face = [f for f in result.frames if f.faces]
+    clip_hits = [d for f in result.frames for d in f.detections if d.detector == "clip_test"]
+    assert with_face and len(clip_hits) >= len(with_face) - 1  # a clip per tracked face (the last may be cut short)
+    for frame in result.frames:
+        for det in (d for d in frame.detections if d.detector == "clip_test"):
+            assert any(_inside(face, det.box) for face in frame.faces)  # mapped back onto the frame, around the face
+    assert threaded == result  # the threaded pipeline runs them the same way
+    assert not any(d.detector == "clip_test" for f in still.frames for d in f.detections)
+
+
+def _inside(face, box) -> bool:
+    """The face box lies within the clip's crop box (give or take rounding)."""
+    return (
+        box[0] <= face[0] + 1e-6 and box[1] <= face[1] + 1e-6 and box[2] >= face[2] - 1e-6 and box[3] >= face[3] - 1e-6
+    )
+
+
+@pytest.mark.slow
+def test_audio_clip_detectors_hear_each_clips_span(tmp_path, make_detector, random_judge_dir):
+    """A face held still for 3 s over a tone from 1 s to 2 s: the audio detector scores the
+    clips that start in the tone, not those in the silence; without an audio track it is silent."""
+    from cnn_detector.registry import PROJECT_ROOT
+    from deepfake_scanner import Scanner, ScanOptions
+    from deepfake_scanner.images import read_image
+    from tests.deepfake_scanner.test_audio import write_talking_video
+
+    face = read_image(PROJECT_ROOT / "samples" / "real_img16.jpg")
+    face = face[: face.shape[0] // 2 * 2, : face.shape[1] // 2 * 2]
+    talking = write_talking_video(tmp_path / "talking.mp4", image=face)
+    mute = write_talking_video(tmp_path / "mute.mp4", image=face, audio=False)
+    fields = {"input": "face_clip_audio", "clip_frames": T, "audio_samples": S, "min_score": 0.05}
+    make_detector("clip_test", clip_graph(True), classes=CLASSES, **fields)
+    options = ScanOptions(fps=4.0, min_score=0.05)
+    with Scanner.open([tmp_path / "detectors"], random_judge_dir, options, include_shipped=False) as scanner:
+        heard = scanner.scan_file(talking)
+        silent = scanner.scan_file(mute)
+    scored = {f.timestamp_ms: max((d.score for d in f.detections), default=0.0) for f in heard.frames if f.faces}
+    assert len(scored) >= 8
+    in_tone = [s for t, s in scored.items() if 1100 <= t <= 1800]
+    in_silence = [s for t, s in scored.items() if t <= 800 or t >= 2100]
+    assert in_tone and min(in_tone) > 0.5 and in_silence and max(in_silence) < 0.05
+    assert silent.ok and not any(f.detections for f in silent.frames)

@@ -10,15 +10,17 @@ from deepfake_scanner.audio import AUDIO_RATE, open_audio
 NATIVE = 44_100
 
 
-def write_talking_video(path, seconds=3.0, tone=(1.0, 2.0), audio=True):
-    """A grey 64x48 video at 25 fps with, when ``audio``, a stereo 44.1 kHz track that is silent
-    except for a 440 Hz tone (amplitude 0.5) from tone[0] to tone[1] seconds."""
+def write_talking_video(path, seconds=3.0, tone=(1.0, 2.0), audio=True, image=None):
+    """A 25 fps video of ``image`` (RGB, even sides; default grey 64x48) with, when ``audio``, a
+    stereo 44.1 kHz track that is silent except for a 440 Hz tone (amplitude 0.5) from tone[0]
+    to tone[1] seconds."""
+    image = np.full((48, 64, 3), 100, np.uint8) if image is None else image
     with av.open(str(path), "w") as container:
         video = container.add_stream("mpeg4", rate=25)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.width, video.height, video.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
         sound = container.add_stream("aac", rate=NATIVE, layout="stereo") if audio else None
         for _ in range(int(seconds * 25)):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         if sound is not None:
