@@ -13,7 +13,8 @@ from cnn_detector.registry import discover_detectors
 from deepfake_scanner.defaults import SAMPLES_DIR
 from deepfake_scanner.engine import EngineOptions, ScanEngine
 from deepfake_scanner.faces import FaceFinder
-from deepfake_scanner.images import iter_input_files
+from deepfake_scanner.images import IMAGE_EXTENSIONS, iter_input_files
+from deepfake_scanner.video import VIDEO_EXTENSIONS
 from rnn_judge.judge import Judge, JudgeError
 
 SAMPLES = SAMPLES_DIR
@@ -33,7 +34,8 @@ def judge_effect_on_samples(candidate: FrozenGraphDetector) -> tuple[bool, str]:
     widened = ScanEngine([*shipped, candidate], finder, judge, EngineOptions())
     reals = real_samples()
     changed, fired, unexplained, flipped = [], 0, [], []
-    for item in iter_input_files([SAMPLES]):
+    media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if candidate.spec.manifest.is_clip else IMAGE_EXTENSIONS
+    for item in iter_input_files([SAMPLES], media):
         before, after = base.scan_file(item.path), widened.scan_file(item.path)
         fires = any(d.detector == candidate.name for f in after.frames for d in f.detections)
         fired += fires

@@ -98,10 +98,19 @@ def run_checks(
     return checks.results
 
 
+def _random_input(detector: FrozenGraphDetector, n: int, seed: int) -> dict:
+    """A feed of ``n`` random images (or clips, with quiet random audio) at the input size."""
+    manifest = detector.spec.manifest
+    rng = np.random.default_rng(seed)
+    frames = (manifest.clip_frames,) if manifest.is_clip else ()
+    feed = {detector._input: rng.integers(0, 255, (n, *frames, *manifest.input_size, 3), dtype=np.uint8)}
+    if detector._audio is not None:
+        feed[detector._audio] = rng.uniform(-0.1, 0.1, (n, manifest.audio_samples)).astype(np.float32)
+    return feed
+
+
 def _contract(checks: _Checks, detector: FrozenGraphDetector) -> None:
-    height, width = detector.spec.manifest.input_size
-    batch = np.random.default_rng(0).integers(0, 255, (2, height, width, 3), dtype=np.uint8)
-    boxes, scores, classes, num = detector._session.run(detector._fetches, {detector._input: batch})
+    boxes, scores, classes, num = detector._session.run(detector._fetches, _random_input(detector, 2, 0))
     problems = []
     if boxes.ndim != 3 or boxes.shape[0] != 2 or boxes.shape[2] != 4:
         problems.append(f"detection_boxes {boxes.shape}, expected [2, K, 4]")
@@ -114,7 +123,9 @@ def _contract(checks: _Checks, detector: FrozenGraphDetector) -> None:
     checks.add(
         "tensor contract",
         not problems,
-        "; ".join(problems) or f"image_tensor uint8 [N,H,W,3] -> K={boxes.shape[1]} boxes, normalized",
+        "; ".join(problems)
+        or f"image_tensor uint8 {'[N,T,H,W,3]' if detector.spec.manifest.is_clip else '[N,H,W,3]'}"
+        f" -> K={boxes.shape[1]} boxes, normalized",
     )
 
 
@@ -122,10 +133,11 @@ def _samples(checks: _Checks, detector: FrozenGraphDetector, spec: DetectorSpec)
     from deepfake_scanner.detector_samples import compare_with_expected, run_samples, sample_images
     from deepfake_scanner.faces import FaceFinder
 
-    images = sample_images(spec.directory)
-    if not checks.add("samples", bool(images), f"{len(images)} image(s) in samples/"):
+    clip = spec.manifest.is_clip
+    images = sample_images(spec.directory, videos=clip)
+    if not checks.add("samples", bool(images), f"{len(images)} {'video' if clip else 'image'}(s) in samples/"):
         return
-    finder = FaceFinder() if spec.manifest.input == "face_crop" else None
+    finder = FaceFinder() if spec.manifest.input != "full_frame" else None
     rows = run_samples(detector, finder)
     emitted = {row.label for row in rows}
     names = {item.name for item in spec.labelmap.items}
@@ -141,12 +153,13 @@ def _samples(checks: _Checks, detector: FrozenGraphDetector, spec: DetectorSpec)
 
 def _latency(checks: _Checks, detector: FrozenGraphDetector) -> None:
     height, width = detector.spec.manifest.input_size
-    image = np.random.default_rng(1).integers(0, 255, (1, height, width, 3), dtype=np.uint8)
-    detector.run(image)
+    feed = _random_input(detector, 1, 1)
+    detector._session.run(detector._fetches, feed)
     started = time.perf_counter()
     for _ in range(5):
-        detector.run(image)
+        detector._session.run(detector._fetches, feed)
     ms = (time.perf_counter() - started) / 5 * 1000
+    what = f"{detector.spec.manifest.clip_frames}-frame clip" if detector.spec.manifest.is_clip else "image"
     checks.add(
-        "latency", ms <= MAX_LATENCY_MS, f"{ms:.1f} ms per {height}x{width} image here (limit {MAX_LATENCY_MS:.0f})"
+        "latency", ms <= MAX_LATENCY_MS, f"{ms:.1f} ms per {height}x{width} {what} here (limit {MAX_LATENCY_MS:.0f})"
     )

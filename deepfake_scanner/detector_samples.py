@@ -1,5 +1,6 @@
-"""A detector's own regression test: samples/*.jpg and samples/expected.csv (the detections
-its graph gave when it was shipped). `compare_with_expected` reruns it within tolerance."""
+"""A detector's own regression test: samples/*.jpg (videos, for clip detectors) and
+samples/expected.csv (the detections its graph gave when it was shipped).
+`compare_with_expected` reruns it within tolerance."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ class SampleRow:
     box: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax
 
 
-def sample_images(detector_dir: Path) -> list[Path]:
+def sample_images(detector_dir: Path, videos: bool = False) -> list[Path]:
+    """The detector's sample files: images, or with ``videos`` (clip detectors) videos."""
+    from deepfake_scanner.video import VIDEO_EXTENSIONS
+
+    kinds = VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
     folder = Path(detector_dir) / "samples"
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS) if folder.is_dir() else []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in kinds) if folder.is_dir() else []
 
 
 def run_samples(detector: FrozenGraphDetector, face_finder) -> list[SampleRow]:
@@ -37,21 +42,26 @@ def run_samples(detector: FrozenGraphDetector, face_finder) -> list[SampleRow]:
     from deepfake_scanner.frames import read_frames
 
     engine = ScanEngine([detector], face_finder, judge=None, options=EngineOptions(min_score=EXPECTED_MIN_SCORE))
+    clip = detector.spec.manifest.is_clip
     rows = []
-    for path in sample_images(detector.spec.directory):
-        first = next(iter(read_frames(path)))  # a still (the first frame of an animated one)
-        frame = engine.reported(engine.analyse(str(path), first))
-        for row in detection_rows(frame):
-            record = dict(zip(DETECTION_COLUMNS, row))
-            rows.append(
-                SampleRow(
-                    path.name,
-                    record["label"],
-                    float(record["score"]),
-                    tuple(float(record[k]) for k in ("xmin", "ymin", "xmax", "ymax")),
-                )
-            )
+    for path in sample_images(detector.spec.directory, videos=clip):
+        if clip:  # the whole scan of the video: clips exist only across its frames
+            result = engine.scan_file(path)
+            if result.verdict is not None and result.verdict.status == "error":
+                raise ValueError(result.verdict.error)
+            frames = [(f"{path.name}#{f.frame_index}", engine.reported(f)) for f in result.frames]
+        else:
+            first = next(iter(read_frames(path)))  # a still (the first frame of an animated one)
+            frames = [(path.name, engine.reported(engine.analyse(str(path), first)))]
+        for name, frame in frames:
+            for row in detection_rows(frame):
+                rows.append(_sample_row(name, dict(zip(DETECTION_COLUMNS, row))))
     return rows
+
+
+def _sample_row(name: str, record: dict) -> SampleRow:
+    box = tuple(float(record[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+    return SampleRow(name, record["label"], float(record["score"]), box)
 
 
 def write_expected(detector: FrozenGraphDetector, face_finder) -> Path:

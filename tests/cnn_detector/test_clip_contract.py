@@ -148,3 +148,37 @@ def test_audio_clip_detectors_hear_each_clips_span(tmp_path, make_detector, rand
     in_silence = [s for t, s in scored.items() if t <= 800 or t >= 2100]
     assert in_tone and min(in_tone) > 0.5 and in_silence and max(in_silence) < 0.05
     assert silent.ok and not any(f.detections for f in silent.frames)
+
+
+@pytest.mark.slow
+def test_a_clip_detector_checks_packs_installs_and_scans_like_any_other(tmp_path, make_detector, capsys):
+    """check_detector (contract, sample videos reproduced, latency, effect on the shipped judge),
+    then a bundle through pack and install, then main_thread.py with the installed folder."""
+    import shutil
+
+    from cnn_detector.frozen_graph import load_detector
+    from cnn_detector.registry import PROJECT_ROOT
+    from deepfake_scanner.cli import main_thread
+    from deepfake_scanner.detector_samples import write_expected
+    from deepfake_scanner.faces import FaceFinder
+    from tools import check_detector, install_detector, pack_detector
+
+    directory = make_detector(
+        "flicker_clip", clip_graph(False), classes=CLASSES, input="face_clip", clip_frames=T, min_score=0.9
+    )
+    (directory / "samples").mkdir()
+    shutil.copy(PROJECT_ROOT / "samples" / "videos" / "real_hamilton.mp4", directory / "samples")
+    with load_detector(load_detector_spec(directory)) as detector:
+        write_expected(detector, FaceFinder())
+    assert "real_hamilton.mp4#0" in (directory / "samples" / "expected.csv").read_text()
+    assert check_detector.main([str(directory)]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 video(s) in samples/" in out and "[N,T,H,W,3]" in out and "4-frame clip" in out
+    bundle = tmp_path / "flicker_clip.zip"
+    assert pack_detector.main([str(directory), "-o", str(bundle)]) == 0
+    installed = tmp_path / "installed"
+    assert install_detector.main([str(bundle), "--into", str(installed)]) == 0
+    video = PROJECT_ROOT / "samples" / "videos" / "fake_face_swap_hamilton.mp4"
+    args = ["--input", str(video), "--detectors", str(installed), "--no-progress", "--max-frames", "6"]
+    assert main_thread.main(args) == 0
+    assert "flicker_clip" in capsys.readouterr().out  # one more stream in the verdict's detector list
