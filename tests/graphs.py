@@ -137,24 +137,3 @@ def build_tf2_colour_graph(
         return name_outputs(*out)
 
     return freeze_detection_function(serve)
-
-
-def build_clip_graph(audio: bool) -> bytes:
-    """A clip detector (input face_clip, or face_clip_audio with ``audio``). Score = mean
-    absolute change between consecutive frames / 64 (or, with audio, the mean
-    absolute audio level x 4), one box: the whole crop."""
-    import tensorflow as tf
-
-    from cnn_detector.export import clip_tensor_specs, freeze_detection_function, name_outputs
-
-    def serve(clips, sound=None):
-        x = tf.cast(clips, tf.float32)
-        change = tf.reduce_mean(tf.abs(x[:, 1:] - x[:, :-1]), axis=[1, 2, 3, 4]) / 64.0
-        score = tf.reduce_mean(tf.abs(sound), axis=1) * 4.0 if sound is not None else change
-        score = tf.clip_by_value(score, 0.0, 1.0)
-        n = tf.shape(clips)[0]
-        boxes = tf.tile(tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), [n, 1, 1])
-        return name_outputs(boxes, score[:, None], tf.ones([n, 1]), tf.ones([n]))
-
-    function = tf.function(serve if audio else (lambda clips: serve(clips)))
-    return freeze_detection_function(function, clip_tensor_specs(audio))

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from cnn_detector.errors import ManifestError, UntrustedGraphError
+from cnn_detector.flicker_clip import build_flicker_clip_graph as clip_graph
 from cnn_detector.frozen_graph import load_detector
 from cnn_detector.manifest import parse_manifest
 from cnn_detector.registry import load_detector_spec
-from tests.graphs import build_clip_graph as clip_graph
 
 CLASSES = [(1, "flicker", "Temporal flicker")]
 T, S = 4, 1600
