@@ -151,6 +151,7 @@ def test_audio_clip_detectors_hear_each_clips_span(tmp_path, make_detector, rand
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_clip_detector_checks_packs_installs_and_scans_like_any_other(tmp_path, make_detector, capsys):
     """check_detector (contract, sample videos reproduced, latency, effect on the shipped judge),
     then a bundle through pack and install, then main_thread.py with the installed folder."""

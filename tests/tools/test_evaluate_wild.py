@@ -50,6 +50,7 @@ def quick_baselines(tiny_factory, tmp_path_factory):
     return out
 
 
+@pytest.mark.heavy
 def test_wild_validation_in_one_command(tmp_path, tiny_share_dir, quick_baselines):
     wild = tiny_wild(tmp_path / "wild")
     out = tmp_path / "out"

@@ -78,6 +78,7 @@ def test_baseline_evaluated_by_max_score_and_rendered(baseline, manifest, tmp_pa
     assert f"| overall | {auc} (" in text
 
 
+@pytest.mark.heavy
 def test_leave_one_out_rebuilds_the_set_without_the_method(tiny_share_dir, tiny_factory, manifest, tmp_path):
     out = tmp_path / "loo"
     argv = ["--quick", "--manifest", str(manifest), "--factory", str(tiny_factory), "--share", str(tiny_share_dir)]

@@ -42,6 +42,7 @@ def test_examples_are_made_like_the_factory_test_blends():
     assert real_label == 0.0 and not real_target.any() and real.shape == image.shape
 
 
+@pytest.mark.heavy
 def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_factory, tmp_path):
     output = tmp_path / "detectors"
     argv = [
@@ -90,6 +91,7 @@ def test_quick_seam_training_ships_a_checked_detector(tiny_share_dir, tiny_facto
     assert "Source folders trained on" in (directory / "MODEL_CARD.md").read_text()
 
 
+@pytest.mark.heavy
 def test_shipped_seam_models_are_recovered_from_the_graph(tiny_share_dir, tiny_factory, tmp_path, capsys):
     from cnn_detector.training.seam import (
         average_models,
