@@ -252,7 +252,6 @@ class ScanEngine:
             return Verdict(source, "error", detectors=self.names, error=error)
         if not frames:
             return Verdict(source, "error", detectors=self.names, error=f"{source}: no frames decoded")
-        frames.sort(key=lambda f: f.frame_index)
         if self.clip_detectors:
             try:
                 frames[:] = self.with_clip_detections(source, frames)
@@ -262,7 +261,7 @@ class ScanEngine:
                 return Verdict(source, "error", detectors=self.names, error=f"{source}: clip stage failed: {err!r}")
         if self.judge is None:
             return None
-        return self.judge.decide(source, [self.for_judge(f) for f in frames], self.names)
+        return self.judge_frames(source, frames)
 
     def with_clip_detections(self, source: str, frames: list[FrameDetections]) -> list[FrameDetections]:
         """``frames`` (a video's, sorted) with every clip detector's detections added to the
@@ -274,8 +273,10 @@ class ScanEngine:
         from deepfake_scanner.video import VideoFrames, is_video
 
         path = Path(source)
+        if not is_video(path):
+            return frames
         tracks = track_faces(frames)
-        if not tracks or not is_video(path):
+        if not tracks:
             return frames
         manifests = [d.spec.manifest for d in self.clip_detectors]
         length = max(m.clip_frames for m in manifests)
@@ -524,8 +525,10 @@ class Collector:
 
 def _fit(samples: np.ndarray, length: int) -> np.ndarray:
     """A clip's audio stretched or squeezed to the ``length`` samples its detector takes."""
-    if len(samples) == length or len(samples) == 0:
-        return samples if len(samples) else np.zeros(length, np.float32)
+    if len(samples) == 0:
+        return np.zeros(length, np.float32)
+    if len(samples) == length:
+        return samples
     positions = np.linspace(0, len(samples) - 1, length)
     return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 

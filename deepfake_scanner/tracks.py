@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -121,9 +120,3 @@ def track_clips(
             filling.remove(entry)
             track, start, start_ms, first, crops = entry
             yield Clip(track.track_id, start, start_ms, np.stack(crops), first)
-
-
-def clips_of(path: Path | str, frames: Sequence[FrameDetections], fps: float, max_frames: int, **options):
-    """Track the faces of a scanned video's frames and cut their clips (see `track_clips`)."""
-    video = VideoFrames(Path(path), fps=fps, max_frames=max_frames)
-    return track_clips(video, track_faces(frames), **options)
