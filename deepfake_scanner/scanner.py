@@ -28,6 +28,7 @@ from cnn_detector.types import FrameDetections, Verdict
 from deepfake_scanner.defaults import BATCH_SIZE, FPS, JUDGE_DIR, MAX_FRAMES
 from deepfake_scanner.engine import EngineOptions, ScanEngine, SourceResult
 from deepfake_scanner.images import DEFAULT_MAX_PIXELS
+from deepfake_scanner.people import PersonVerdict, judge_people
 from deepfake_scanner.video import VideoFrame, fit_for_processing
 from rnn_judge.features import sequence_features
 
@@ -90,6 +91,8 @@ class ScanResult:
     frames: every analysed frame with the detections at or above their reporting threshold.
     error: why the source could not be scanned ("" when it was).
     warning: e.g. a stream that broke part-way (judged on the frames read).
+    people: one verdict per person (face track) when the source was judged, most likely fake
+        first (`deepfake_scanner.people`): who drove the verdict, and when they are seen.
     """
 
     source: str
@@ -97,6 +100,7 @@ class ScanResult:
     frames: tuple[FrameDetections, ...] = ()
     error: str = ""
     warning: str = ""
+    people: tuple[PersonVerdict, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -226,7 +230,9 @@ class Scanner:
             error = f"{source}: no frames given"
             return ScanResult(source, self._error_verdict(source, error), error=error)
         verdict = self.engine.judge_frames(source, analysed) if self.judge is not None else None
-        return ScanResult(source, verdict, tuple(self.engine.reported(f) for f in analysed))
+        judged = verdict is not None and verdict.status == "ok"
+        people = judge_people(source, analysed, self.engine.judge_frames) if judged else ()
+        return ScanResult(source, verdict, tuple(self.engine.reported(f) for f in analysed), people=people)
 
     # ---- lower level, for front ends that show frames as they go (detect_video) ----
     def analyse_frame(self, source: str, frame: VideoFrame) -> FrameDetections:
@@ -279,7 +285,10 @@ class Scanner:
         if self.judge is None:
             verdict = None
         frames = tuple(self.engine.reported(f) for f in result.frames)
-        return ScanResult(result.source, verdict, frames, error, result.warning)
+        people = ()
+        if verdict is not None and verdict.status == "ok":
+            people = judge_people(result.source, result.frames, self.engine.judge_frames)
+        return ScanResult(result.source, verdict, frames, error, result.warning, people)
 
 
 def _rgb(image: np.ndarray, source: str, position: int) -> np.ndarray:

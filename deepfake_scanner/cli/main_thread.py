@@ -26,6 +26,7 @@ from deepfake_scanner.defaults import FPS, JUDGE_DIR, MAX_FRAMES, SAMPLES_DIR
 from deepfake_scanner.images import IMAGE_EXTENSIONS, iter_input_files
 from deepfake_scanner.output.detections_csv import detection_rows
 from deepfake_scanner.output.paths import check_output_paths
+from deepfake_scanner.output.people import PeopleWriter
 from deepfake_scanner.output.scan_journal import journal_path
 from deepfake_scanner.output.scan_results import ScanRecorder
 from deepfake_scanner.video import VIDEO_EXTENSIONS
@@ -56,6 +57,11 @@ def build_parser() -> ScannerArgumentParser:
     )
     parser.add_argument("--output", type=Path, help="verdicts file, .csv or .jsonl (default: CSV on stdout)")
     parser.add_argument("--detections", type=Path, help="also write every frame's detections to this CSV")
+    parser.add_argument(
+        "--people",
+        type=Path,
+        help="also write one verdict per person (face track) of every file, with when they are seen: .csv or .jsonl",
+    )
     parser.add_argument("--fps", type=float, default=FPS, help=f"frames sampled per second of video (default {FPS:g})")
     parser.add_argument(
         "--max-frames", type=int, default=MAX_FRAMES, help=f"at most this many frames per video (default {MAX_FRAMES})"
@@ -74,6 +80,10 @@ def validate(args, parser) -> None:
         parser.error(f"--output must end in .csv or .jsonl, got {args.output.name!r}")
     if args.resume and not args.output:
         parser.error("--resume needs --output")
+    if args.people and args.people.suffix.lower() not in (".csv", ".jsonl"):
+        parser.error(f"--people must end in .csv or .jsonl, got {args.people.name!r}")
+    if args.people and args.resume:
+        parser.error("--people cannot be resumed (it is written whole when the scan ends); scan again without --resume")
     if args.fps <= 0 or args.max_frames < 1:
         parser.error("--fps must be > 0 and --max-frames >= 1")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         reserved = (
             {f"the journal of --output ({journal_path(args.output)})": journal_path(args.output)} if args.output else {}
         )
-        outputs = {"--output": args.output, "--detections": args.detections}
+        outputs = {"--output": args.output, "--detections": args.detections, "--people": args.people}
         check_output_paths(outputs, [i.path for i in items], reserved)
         recorder = ScanRecorder(args.output, args.detections, args.resume)
     except DeepfakeScannerError as err:
@@ -140,6 +150,7 @@ def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
     except DeepfakeScannerError as err:  # another scan holds the journal
         log.error("%s", err)
         return EXIT_USAGE
+    people = PeopleWriter(args.people) if args.people else None
     with StopSignals() as signals:
         try:
             for item in bad:
@@ -161,6 +172,8 @@ def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
                 rows = [row for found in frames_rows for row in found] if args.detections else []
                 with signals.protected():  # a signal waits until the file is journaled and counted
                     recorder.record(result.verdict, rows)
+                    if people is not None:
+                        people.write(result.source, result.people)
                     frames += len(result.frames)
                     judged += 1
                 progress.update(1)
@@ -175,6 +188,8 @@ def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
                 progress.close()
                 if hasattr(results, "close"):
                     results.close()
+                if people is not None:  # every row written is a finished file's: kept, even when stopped
+                    people.commit()
                 if exit_code is None:
                     recorder.abandon()  # a crash: the journal stays, --resume picks it up
                     if args.output:
