@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -139,21 +139,40 @@ class Summary:
         return data
 
 
+# Method families of videos (issue 22): what a method's name says it does to a face.
+FAMILY_WORDS = (
+    ("talking head", ("talkinghead", "talking_head", "animated", "liveportrait", "sadtalker", "vasa", "emo_")),
+    ("lip-sync", ("lipsync", "lip_sync", "wav2lip", "retalking", "mouth")),
+    ("swap", ("swap", "deepfakes", "roop", "faceshifter", "blend")),
+)
+
+
+def family_of(method: str) -> str:
+    """The family of a generation method by its name: talking head, lip-sync, swap, real, or
+    other (image generators and anything unnamed)."""
+    if method == "real":
+        return "real"
+    name = method.lower()
+    return next((family for family, words in FAMILY_WORDS if any(w in name for w in words)), "other")
+
+
 @dataclass(frozen=True)
 class GroupedMetrics:
     """A whole evaluation: verdict counts by status, and a Summary overall, per generation
-    method (that method's fakes against every real) and per source folder."""
+    method and per method family (their fakes against every real) and per source folder."""
 
     counts: dict[str, int]
     overall: Summary
     per_method: dict[str, Summary]
     per_source_folder: dict[str, Summary]
+    per_family: dict[str, Summary] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
             "counts": dict(self.counts),
             "overall": self.overall.as_dict(),
             "per_method": {k: v.as_dict() for k, v in self.per_method.items()},
+            "per_family": {k: v.as_dict() for k, v in self.per_family.items()},
             "per_source_folder": {k: v.as_dict() for k, v in self.per_source_folder.items()},
         }
 

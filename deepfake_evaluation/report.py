@@ -93,6 +93,7 @@ def write_report(out: Path, report: dict, plots: list[str]) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     rows = [("all", m["overall"])] + [(f"method {k}", v) for k, v in m["per_method"].items()]
+    rows += [(f"family {k}", v) for k, v in m.get("per_family", {}).items()]
     rows += [(f"folder {k}", v) for k, v in m["per_source_folder"].items()]
     for name, s in rows:
         ci = s["auc_ci95"]

@@ -19,7 +19,7 @@ import numpy as np
 
 from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.types import FrameDetections, Verdict
-from deepfake_evaluation.metrics import GroupedMetrics, summarize
+from deepfake_evaluation.metrics import GroupedMetrics, family_of, summarize
 
 LABELS = ("real", "fake")
 
@@ -155,13 +155,20 @@ def metrics_of(
         per_method[method] = summarize(
             [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
         )
+    per_family = {}
+    for family in sorted({family_of(i.method) for i, _ in judged if i.label == 1}):
+        group = reals + [(i, v) for i, v in judged if i.label == 1 and family_of(i.method) == family]
+        per_family[family] = summarize(
+            [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
+        )
     per_folder = {}
     for folder in sorted({i.source_folder for i, _ in judged}):
         group = [(i, v) for i, v in judged if i.source_folder == folder]
         per_folder[folder] = summarize(
             [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
         )
-    return GroupedMetrics(dict(counts), summarize(labels, scores, threshold, rounds), per_method, per_folder)
+    overall = summarize(labels, scores, threshold, rounds)
+    return GroupedMetrics(dict(counts), overall, per_method, per_folder, per_family)
 
 
 def coverage(scored: Sequence[Scored], detectors: Sequence[str], min_score: dict[str, float]) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_evaluation.metrics import bootstrap, roc_auc, summarize
+from deepfake_evaluation.metrics import bootstrap, family_of, roc_auc, summarize
 from deepfake_evaluation.shortcuts import SHORTCUT_NAMES, SHORTCUTS, ShortcutFeatures
 
 KINDS = ("images", "videos")
@@ -113,15 +113,16 @@ def score_table(items: Sequence[WildItem], scores: dict[str, float], threshold: 
     else:
         table.update(auc=roc_auc(labels, values), auc_ci95=_interval(roc_auc, labels, values, rounds))
     reals = [(i, s) for i, s in judged if i.label == 0]
-    table["per_method"] = {}
-    for method in sorted({i.method for i, _ in judged if i.label == 1}):
-        group = reals + [(i, s) for i, s in judged if i.label == 1 and i.method == method]
-        y, s = np.array([i.label for i, _ in group]), np.array([v for _, v in group])
-        entry = {"n_fake": int(y.sum()), "auc": roc_auc(y, s)}
-        entry["auc_ci95"] = _interval(roc_auc, y, s, rounds)
-        if threshold is not None:
-            entry["recall"] = _rate(s[y == 1], threshold)
-        table["per_method"][method] = entry
+    for key, group_of in (("per_method", lambda i: i.method), ("per_family", lambda i: family_of(i.method))):
+        table[key] = {}
+        for name in sorted({group_of(i) for i, _ in judged if i.label == 1}):
+            group = reals + [(i, s) for i, s in judged if i.label == 1 and group_of(i) == name]
+            y, s = np.array([i.label for i, _ in group]), np.array([v for _, v in group])
+            entry = {"n_fake": int(y.sum()), "auc": roc_auc(y, s)}
+            entry["auc_ci95"] = _interval(roc_auc, y, s, rounds)
+            if threshold is not None:
+                entry["recall"] = _rate(s[y == 1], threshold)
+            table[key][name] = entry
     table["per_source_folder"] = {}
     for folder in sorted({i.source_folder for i, _ in judged}):
         group = [(i, v) for i, v in judged if i.source_folder == folder]
@@ -240,15 +241,18 @@ def markdown(report: dict) -> str:
                 f"{_with_ci(entry, 'fpr', True) if has_threshold else '-'} | "
                 f"{_with_ci(entry, 'recall', True) if has_threshold else '-'} | {entry['not_judged']} |"
             )
-        methods = sorted({m for e in tables["scorers"].values() for m in e["per_method"]})
         shown = [(k, t) for k, t in report["scorers"] if k in tables["scorers"]]
-        lines += ["", f"Per method ({kind}; that method's fakes against every real): AUC", ""]
-        lines.append("| method | fakes | " + " | ".join(t for _, t in shown) + " |")
-        lines.append("|---|---|" + "---|" * len(shown))
-        for method in methods:
-            cells = [_fmt(tables["scorers"][k]["per_method"].get(method, {}).get("auc")) for k, _ in shown]
-            count = max(tables["scorers"][k]["per_method"].get(method, {}).get("n_fake", 0) for k, _ in shown)
-            lines.append(f"| {method} | {count} | " + " | ".join(cells) + " |")
+        for key, what in (("per_method", "method"), ("per_family", "family")):
+            names = sorted({m for e in tables["scorers"].values() for m in e.get(key, {})})
+            if key == "per_family" and kind != "videos":
+                continue  # the families (talking head, lip-sync, swap) are those of videos
+            lines += ["", f"Per {what} ({kind}; its fakes against every real): AUC", ""]
+            lines.append(f"| {what} | fakes | " + " | ".join(t for _, t in shown) + " |")
+            lines.append("|---|---|" + "---|" * len(shown))
+            for name in names:
+                cells = [_fmt(tables["scorers"][k][key].get(name, {}).get("auc")) for k, _ in shown]
+                count = max(tables["scorers"][k][key].get(name, {}).get("n_fake", 0) for k, _ in shown)
+                lines.append(f"| {name} | {count} | " + " | ".join(cells) + " |")
         thresholded = [(k, t) for k, t in shown if "fpr" in tables["scorers"][k]]
         folders = sorted({f for k, _ in thresholded for f in tables["scorers"][k]["per_source_folder"]})
         lines += ["", f"Per source folder ({kind}): share flagged fake at the threshold (reals: false positives)", ""]

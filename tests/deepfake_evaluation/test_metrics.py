@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from deepfake_evaluation.metrics import average_precision, recall_at_fpr, roc_auc, threshold_at_fpr
+from deepfake_evaluation.metrics import average_precision, family_of, recall_at_fpr, roc_auc, threshold_at_fpr
 
 
 def test_auc_hand_cases():
@@ -45,3 +45,20 @@ def test_average_precision_cases():
     # duplicates do not count twice
     assert average_precision([("a", 0.9, (0, 0, 0.5, 0.5)), ("a", 0.8, (0, 0, 0.5, 0.5))], truth) == 0.5
     assert average_precision([], truth) == 0.0
+
+
+@pytest.mark.parametrize(
+    "method, family",
+    [
+        ("talkinghead_anitalker", "talking head"),
+        ("animated", "talking head"),
+        ("lipsync_wav2lip", "lip-sync"),
+        ("mouth_swap", "lip-sync"),  # the mouth re-synthesized: lip-sync, though the name says swap
+        ("face_swap", "swap"),
+        ("flicker_blend", "swap"),
+        ("real", "real"),
+        ("stable_diffusion", "other"),
+    ],
+)
+def test_video_methods_fall_into_families(method, family):
+    assert family_of(method) == family
