@@ -23,19 +23,20 @@ DEFAULT_MAX_GRAPH_BYTES = 64 * 1024 * 1024
 
 # Pure computation found in genuine exports: the TF1 Object Detection API (SSD, Faster
 # R-CNN: v1 while loops, TensorArrayV3, Assert, NMS, CropAndResize, ...) and TF2 Model
-# Garden exports frozen by convert_variables_to_constants_v2. Nothing here reads or writes
-# files, starts processes, talks to the network or calls back into Python.
+# Garden exports frozen by convert_variables_to_constants_v2, and the 3D convolutions and
+# pooling of clip detectors. Nothing here reads or writes files, starts processes, talks to
+# the network or calls back into Python.
 ALLOWED_OPS = frozenset(
     """
-    Abs Add AddN AddV2 All Any ArgMax ArgMin Assert AvgPool BatchMatMul BatchMatMulV2
+    Abs Add AddN AddV2 All Any ArgMax ArgMin Assert AvgPool AvgPool3D BatchMatMul BatchMatMulV2
     BatchMatMulV3 BatchToSpaceND BiasAdd Bitcast BroadcastArgs BroadcastTo Cast Ceil
-    CheckNumerics ClipByValue CombinedNonMaxSuppression Concat ConcatV2 Const Conv2D
+    CheckNumerics ClipByValue CombinedNonMaxSuppression Concat ConcatV2 Const Conv2D Conv3D
     Conv2DBackpropInput Cos CropAndResize Cumsum DepthToSpace DepthwiseConv2dNative
     Dequantize DivNoNan Div Einsum Elu Enter Equal Erf Exit Exp ExpandDims Fill Floor
     FloorDiv FloorMod FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3 Gather GatherNd
     GatherV2 Greater GreaterEqual Identity IdentityN If LeakyRelu Less LessEqual Log
     Log1p LogicalAnd LogicalNot LogicalOr LogSoftmax LoopCond MatMul Max Maximum MaxPool
-    MaxPoolV2 Mean Merge Min Minimum Mod Mul Neg NextIteration NoOp NonMaxSuppression
+    MaxPool3D MaxPoolV2 Mean Merge Min Minimum Mod Mul Neg NextIteration NoOp NonMaxSuppression
     NonMaxSuppressionV2 NonMaxSuppressionV3 NonMaxSuppressionV4 NonMaxSuppressionV5
     NotEqual OneHot OnesLike Pack Pad PadV2 Placeholder PlaceholderWithDefault Pow Prod
     Range Rank RealDiv Reciprocal Relu Relu6 Reshape ResizeArea ResizeBicubic

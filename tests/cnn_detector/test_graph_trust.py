@@ -108,3 +108,24 @@ def test_function_named_inside_a_function_attr_is_refused(tf1_graph):
     refused = refused_ops(graph_def)
     assert "WriteFile" in refused
     assert any("function-valued parameter" in key for key in refused)
+
+
+def test_a_3d_convolution_clip_graph_passes():
+    """Clip detectors (3D CNNs over face clips) freeze to Conv3D and 3D pooling: pure math."""
+    import tensorflow as tf
+
+    from cnn_detector.export import clip_tensor_specs, freeze_detection_function, name_outputs
+
+    kernel = tf.constant(0.01, shape=[3, 3, 3, 3, 4])
+
+    def serve(clips):
+        x = tf.nn.conv3d(tf.cast(clips, tf.float32), kernel, [1, 1, 2, 2, 1], "SAME")
+        x = tf.nn.max_pool3d(x, 2, 2, "SAME") + tf.nn.avg_pool3d(x, 2, 2, "SAME")
+        score = tf.sigmoid(tf.reduce_mean(x, axis=[1, 2, 3, 4]))
+        n = tf.shape(clips)[0]
+        boxes = tf.tile(tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), [n, 1, 1])
+        return name_outputs(boxes, score[:, None], tf.ones([n, 1]), tf.ones([n]))
+
+    data = freeze_detection_function(tf.function(serve), clip_tensor_specs())
+    verified = verify_graph_bytes(data, "clip.pb", hashlib.sha256(data).hexdigest())
+    assert {"Conv3D", "MaxPool3D", "AvgPool3D"} <= {n.op for n in verified.graph_def.node}
