@@ -13,6 +13,7 @@ frames inherit its split, and a picture animates only drivers of its own split.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -48,6 +49,7 @@ class ClipSet:
     kind: str  # "real" or a clip_fakes kind
     source: str  # the share video (and picture) it was made from
     split: str
+    video: Path | None = None  # the encoded video, where it was kept
 
 
 def read_video(path: Path, max_side: int = MAX_SIDE) -> tuple[list[np.ndarray], float]:
@@ -167,12 +169,18 @@ def scan_clips(path: Path, finder: FaceFinder, largest_only: bool) -> np.ndarray
     return np.stack(clips) if clips else np.zeros((0, CLIP_LENGTH, CLIP_SIZE, CLIP_SIZE, 3), np.uint8)
 
 
-def encoded_clips(frames, fps, rng, finder, largest_only: bool) -> np.ndarray:
+def encoded_clips(frames, fps, rng, finder, largest_only: bool, keep: Path | None = None) -> np.ndarray:
+    """The clips of ``frames`` once timing-augmented and encoded (`augment_timing`, `encode`);
+    with ``keep``, the encoded video is kept there (held-out videos, for tools/evaluate.py)."""
     frames, fps = augment_timing(frames, fps, rng)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
         encode(frames, fps, path, rng)
-        return scan_clips(path, finder, largest_only)
+        clips = scan_clips(path, finder, largest_only)
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, keep)
+        return clips
 
 
 def _window_starts(count: int, fps: float, stride_seconds: float) -> list[int]:
@@ -189,11 +197,13 @@ def video_clip_sets(
     stride_seconds: float = 1.0,
     reals_per_window: int = 2,
     fakes_per_window: int = 2,
+    keep_videos: Path | None = None,
 ):
     """ClipSets of one share video: per window (WINDOW_SECONDS, every ``stride_seconds``),
     ``reals_per_window`` encodings of the real frames and ``fakes_per_window`` fakes of kinds
     drawn in turn; ``pictures`` ((image, points) of the video's split) feed animated and
-    swapped faces."""
+    swapped faces. With ``keep_videos``, each encoded video is kept in that folder, named by
+    the video, window, kind and a count (``ClipSet.video``)."""
     from cnn_detector.training.data.factory import item_rng
     from cnn_detector.training.temporal.clip_fakes import KINDS, MAKERS
 
@@ -202,12 +212,21 @@ def video_clip_sets(
     length = int(WINDOW_SECONDS * fps)
     rng = item_rng(seed, item.relative)
     turn = int(rng.integers(len(KINDS)))
+    stem = item.relative.replace("/", "_").rsplit(".", 1)[0]
+    made = 0
+
+    def kept(kind: str) -> Path | None:
+        nonlocal made
+        made += 1
+        return None if keep_videos is None else keep_videos / f"{stem}_{made:03d}_{kind}.mp4"
+
     for w, start in enumerate(_window_starts(len(frames), fps, stride_seconds)):
         window = frames[start : start + length]
         for _ in range(reals_per_window):
-            clips = encoded_clips(window, fps, rng, finder, largest_only=False)
+            video = kept("real")
+            clips = encoded_clips(window, fps, rng, finder, largest_only=False, keep=video)
             if len(clips):
-                yield ClipSet(clips, 0, "real", f"{item.relative}#{start}", item.split)
+                yield ClipSet(clips, 0, "real", f"{item.relative}#{start}", item.split, video)
         points = mesh_track(window, finder, mesh)
         if points is None:
             log.info("%s: window at frame %d loses the face; no fakes from it", item.relative, start)
@@ -224,9 +243,10 @@ def video_clip_sets(
             except ValueError as err:
                 log.info("%s: %s failed: %s", item.relative, kind, err)
                 continue
-            clips = encoded_clips(fake, fps, rng, finder, largest_only=True)
+            video = kept(kind)
+            clips = encoded_clips(fake, fps, rng, finder, largest_only=True, keep=video)
             if len(clips):
-                yield ClipSet(clips, 1, kind, f"{source}#{start}", item.split)
+                yield ClipSet(clips, 1, kind, f"{source}#{start}", item.split, video)
         log.info("%s: window %d done", item.relative, w)
 
 
@@ -249,13 +269,14 @@ def split_pictures(items: list[ShareItem], split: str, limit: int, seed: int) ->
 
 def _video_job(args) -> list[dict]:
     item, out_dir, seed, picture_limit = args
+    keep = Path(out_dir) / "videos" / item.split if item.split != "train" else None
     from deepfake_scanner.share import load_share
 
     items = load_share(item.path.parents[len(Path(item.relative).parts) - 1])
     pictures = split_pictures(items, item.split, picture_limit, seed)
     rows = []
     stem = item.relative.replace("/", "_").rsplit(".", 1)[0]
-    for k, clip_set in enumerate(video_clip_sets(item, pictures, seed)):
+    for k, clip_set in enumerate(video_clip_sets(item, pictures, seed, keep_videos=keep)):
         path = Path(out_dir) / clip_set.split / f"{stem}_{k:03d}_{clip_set.kind}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, clips=clip_set.clips)
@@ -268,6 +289,7 @@ def _video_job(args) -> list[dict]:
                 split=clip_set.split,
                 video=item.relative,
                 clips=len(clip_set.clips),
+                encoded=str(clip_set.video.relative_to(out_dir)) if clip_set.video else "",
             )
         )
     return rows
@@ -276,7 +298,9 @@ def _video_job(args) -> list[dict]:
 def build_clips(
     items: list[ShareItem], out_dir: Path, seed: int = 0, workers: int = 2, picture_limit: int = 150
 ) -> pd.DataFrame:
-    """Every share video's ClipSets written to ``out_dir``/SPLIT/*.npz, with ``index.csv``."""
+    """Every share video's ClipSets written to ``out_dir``/SPLIT/*.npz, with ``index.csv``; the
+    held-out splits' encoded videos kept in ``out_dir``/videos/SPLIT with ``videos.csv``, a
+    tools/evaluate.py manifest (path,label,method,source_folder)."""
     import multiprocessing
 
     import pandas as pd
@@ -287,6 +311,16 @@ def build_clips(
         rows = [row for result in pool.imap_unordered(_video_job, jobs) for row in result]
     index = pd.DataFrame(rows).sort_values("path")
     index.to_csv(Path(out_dir) / "index.csv", index=False)
+    held = index[index.encoded != ""]
+    manifest = pd.DataFrame(
+        {
+            "path": [str((Path(out_dir) / e).resolve()) for e in held.encoded],
+            "label": ["fake" if label else "real" for label in held.label],
+            "method": held.kind,
+            "source_folder": [f"temporal_factory/{v}" for v in held.video],
+        }
+    )
+    manifest.to_csv(Path(out_dir) / "videos.csv", index=False)
     return index
 
 

@@ -59,3 +59,23 @@ def build_head(config: TemporalConfig, feature_shape: tuple[int, int, int]):
     x = layers.Lambda(lambda a: tf.reduce_sum(a[0] * a[1], axis=1))([x, weights])
     x = layers.Dropout(config.dropout)(x)
     return tf_keras.Model(inputs, layers.Dense(1)(x), name="temporal_head")
+
+
+def build_scratch(config: TemporalConfig):
+    """The alternative the issue names: a small 3D CNN from scratch on the raw clip, fed its
+    frame-to-frame differences beside the frames. uint8-range [B, T, S, S, 3] -> [B, 1] logit."""
+    import tensorflow as tf
+    import tf_keras
+    from tf_keras import layers
+
+    inputs = tf_keras.Input((config.frames, config.size, config.size, 3))
+    x = layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+    diffs = layers.Lambda(lambda t: tf.concat([t[:, 1:] - t[:, :-1], tf.zeros_like(t[:, :1])], axis=1) * 4.0)(x)
+    x = layers.Concatenate()([x, diffs])
+    for filters, stride in ((16, (1, 2, 2)), (32, (2, 2, 2)), (64, (2, 2, 2)), (96, (2, 2, 2))):
+        x = layers.Conv3D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.GlobalAveragePooling3D()(x)
+    x = layers.Dropout(config.dropout)(x)
+    return tf_keras.Model(inputs, layers.Dense(1)(x), name="temporal_scratch")

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from cnn_detector.training.temporal.dataset import reencode_clip
-from cnn_detector.training.temporal.model import TemporalConfig, build_backbone, build_head
+from cnn_detector.training.temporal.model import TemporalConfig, build_backbone, build_head, build_scratch
+
+SCRATCH = "scratch"  # TemporalConfig.stage for the from-scratch 3D CNN on raw clips
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,9 @@ def load_split(clips_dir: Path, index, splits: tuple[str, ...]):
 
 
 def frame_features(backbone, clips: np.ndarray, batch: int = 256) -> np.ndarray:
-    """float16 [N, T, s, s, C] trunk features of every frame of ``clips``."""
+    """float16 [N, T, s, s, C] trunk features of every frame of ``clips`` (no trunk: the clips)."""
+    if backbone is None:
+        return clips
     n, t = clips.shape[:2]
     frames = clips.reshape(n * t, *clips.shape[2:])
     out = [
@@ -51,11 +55,12 @@ def train_head(config: TemporalConfig, features: np.ndarray, labels: np.ndarray,
     import tf_keras
 
     tf_keras.utils.set_random_seed(seed)
-    head = build_head(config, features.shape[2:])
+    head = build_scratch(config) if config.stage == SCRATCH else build_head(config, features.shape[2:])
     positives = labels.mean()
     weights = {0: 0.5 / (1 - positives), 1: 0.5 / positives}
     head.compile(optimizer=tf_keras.optimizers.Adam(1e-3), loss=tf_keras.losses.BinaryCrossentropy(from_logits=True))
     data = tf.data.Dataset.from_tensor_slices((features, labels)).shuffle(len(labels), seed=seed).batch(32)
+    data = data.map(lambda x, y: (tf.cast(x, tf.float32), y))
     history = head.fit(data, epochs=epochs, class_weight=weights, verbose=2)
     return head, history.history["loss"]
 
@@ -155,7 +160,7 @@ def run(
     started = time.time()
     out_dir.mkdir(parents=True, exist_ok=True)
     index = pd.read_csv(clips_dir / "index.csv")
-    backbone = build_backbone(config)
+    backbone = None if config.stage == SCRATCH else build_backbone(config)
     clips, labels, _, _ = load_split(clips_dir, index, ("train",))
     rng = np.random.default_rng(seed)
     copies = [np.stack([reencode_clip(c, rng) for c in clips]) for _ in range(reencoded_copies)]
@@ -200,14 +205,14 @@ def freeze(config: TemporalConfig, head) -> bytes:
 
     from cnn_detector.export import clip_tensor_specs, freeze_detection_function, name_outputs
 
-    backbone = build_backbone(config)
+    backbone = None if config.stage == SCRATCH else build_backbone(config)
 
     def serve(clips):
         shape = tf.shape(clips)
         n = shape[0]
         frames = tf.reshape(tf.cast(clips, tf.float32), [-1, shape[2], shape[3], 3])
         frames = tf.image.resize(frames, [config.size, config.size], method="area")
-        features = backbone(frames, training=False)
+        features = frames if backbone is None else backbone(frames, training=False)
         features = tf.reshape(features, [n, config.frames, *features.shape[1:]])
         score = tf.sigmoid(head(features, training=False)[:, 0])
         boxes = tf.tile(tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), [n, 1, 1])
@@ -218,12 +223,13 @@ def freeze(config: TemporalConfig, head) -> bytes:
 
 NAME = "temporal_face"
 CLASSES = [(1, "temporal_face", "Face animated, re-synthesized or blended over time")]
-SAMPLE_PICTURE = "real_images/deepface/img16.jpg"  # MIT, like the sample video that drives it
+SAMPLE_PICTURE = "real_images/deepface/img16.jpg"  # MIT
+SAMPLE_DRIVER = "videos/real/facenet_pytorch_video.mp4"  # MIT; only its face-mesh motion is used
 
 
-def make_sample_fake(share: Path, driver: Path, out: Path, seconds: float = 4.0) -> None:
+def make_sample_fake(share: Path, driver: Path, out: Path, seconds: float = 2.0) -> None:
     """A shippable fake for the detector's samples: the share's MIT photo animated by the
-    motion of the repository's real sample video (MIT), encoded as the factory encodes."""
+    face-mesh motion of an MIT video of the share (``driver``), encoded as the factory encodes."""
     from cnn_detector.training.temporal.clip_fakes import animated
     from cnn_detector.training.temporal.dataset import encode, load_picture, mesh_track, read_video
     from deepfake_scanner.faces import FaceFinder, FaceMesh
@@ -233,8 +239,14 @@ def make_sample_fake(share: Path, driver: Path, out: Path, seconds: float = 4.0)
     item = next(i for i in load_share(share) if i.relative == SAMPLE_PICTURE)
     loaded = load_picture(item, finder, mesh)
     frames, fps = read_video(driver)
-    frames = frames[: int(seconds * fps)]
-    points = mesh_track(frames, finder, mesh)
+    length = int(seconds * fps)
+    points = None
+    for start in range(0, max(1, len(frames) - length + 1), 12):  # the first stretch the face is followed through
+        frames_here = frames[start : start + length]
+        points = mesh_track(frames_here, finder, mesh)
+        if points is not None:
+            frames = frames_here
+            break
     if loaded is None or points is None:
         raise ValueError(f"{SAMPLE_PICTURE} or {driver}: no face for the sample fake")
     rng = np.random.default_rng(0)
@@ -255,7 +267,7 @@ def ship(run_dir: Path, output_root: Path, share: Path, config: TemporalConfig, 
     from deepfake_scanner.faces import FaceFinder
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    head = build_head(config, tuple(metrics["feature_shape"]))
+    head = build_scratch(config) if config.stage == SCRATCH else build_head(config, tuple(metrics["feature_shape"]))
     head.load_weights(str(run_dir / "head.weights.h5"))
     directory = output_root / NAME
     if directory.exists():
@@ -278,7 +290,7 @@ def ship(run_dir: Path, output_root: Path, share: Path, config: TemporalConfig, 
     samples = directory / "samples"
     samples.mkdir()
     shutil.copy(SAMPLES_DIR / "videos" / "real_hamilton.mp4", samples)
-    make_sample_fake(share, SAMPLES_DIR / "videos" / "real_hamilton.mp4", samples / "fake_animated_img16.mp4")
+    make_sample_fake(share, share / SAMPLE_DRIVER, samples / "fake_animated_img16.mp4")
     with load_detector(load_detector_spec(directory)) as detector:
         write_expected(detector, FaceFinder())
     shutil.copy(run_dir / "metrics.json", directory / "metrics.json")
