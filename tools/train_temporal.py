@@ -2,7 +2,8 @@
 """Train the temporal_face clip detector (issue 22): clips of the share's real videos and of
 the temporal fakes the factory makes from them (talking heads animated from one picture, mouth
 re-synthesis, per-frame blends and swaps with flicker, smoothing, interpolated frames), all cut
-as the scan cuts them; a (2+1)D + GRU + attention head on a frozen ImageNet MobileNetV2 trunk;
+as the scan cuts them; a small 3D CNN over the clip and its frame differences (or, measured
+worse, a (2+1)D + GRU + attention head on a frozen ImageNet MobileNetV2 trunk);
 measured on the held-out videos per fake kind and on wild/'s videos (validation), then frozen
 into frozen_models/temporal_face with --ship (cnn_detector/training/temporal/ says how)."""
 
@@ -17,7 +18,7 @@ from deepfake_scanner.cli.common import EXIT_OK, EXIT_USAGE, ScannerArgumentPars
 from deepfake_scanner.defaults import DETECTORS_DIR, SHARE_DIR, WORK_DIR
 
 EXAMPLES = """examples:
-  python tools/train_temporal.py --ship          # clips (once, ~40 min), train (~10 min), frozen_models/temporal_face
+  python tools/train_temporal.py --ship          # clips (once, ~5 min), train (~7 min), frozen_models/temporal_face
   python tools/train_temporal.py --epochs 20 --run-dir work_data/runs/temporal_20   # another recipe, not shipped
 """
 
@@ -28,13 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=Path, default=WORK_DIR / "temporal" / "clips", help="made once, then reused")
     parser.add_argument("--run-dir", type=Path, default=WORK_DIR / "runs" / "temporal_face")
     parser.add_argument("--output-root", type=Path, default=DETECTORS_DIR)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--reencoded-copies", type=int, default=1, help="heavily re-encoded copies of each training clip"
     )
-    parser.add_argument("--dropout", type=float, default=0.3)
-    parser.add_argument("--stage", default="block_5_add", help="the MobileNetV2 layer the frozen trunk ends at")
+    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument(
+        "--stage",
+        default="scratch",
+        help="scratch: a 3D CNN from scratch on the clip and its frame differences (shipped); or a MobileNetV2 "
+        "layer (block_5_add, block_12_add) that a frozen ImageNet trunk ends at, under the (2+1)D + GRU head",
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes that make the clips")
     parser.add_argument("--ship", action="store_true", help="freeze the trained head into OUTPUT_ROOT/temporal_face")
     parser.add_argument("-v", "--verbose", action="store_true")
