@@ -51,6 +51,14 @@ def detector_table() -> str:
             lines.append(f"| {name} | {', '.join(spec.manifest.algorithms)} | (no metrics.json) | | | | | | |")
             continue
         report = json.loads(metrics_path.read_text())
+        if "held_out_clips" in report:  # a clip detector (tools/train_temporal.py): clips of held-out videos
+            held = report["held_out_clips"]
+            lines.append(
+                f"| {name} | {', '.join(spec.manifest.algorithms)} | temporal fakes, clips of held-out videos "
+                f"({held['fakes']} fakes, {held['reals']} reals) | {fmt(held['auc'])} | - | - | - | - "
+                f"| {report['minutes']:.1f} min |"
+            )
+            continue
         test = report["test"]
         minutes = report["training"]["seconds"] / 60
         for method in test["positives"]:
