@@ -141,7 +141,7 @@ class Summary:
 
 # Method families of videos (issue 22): what a method's name says it does to a face.
 FAMILY_WORDS = (
-    ("talking head", ("talkinghead", "talking_head", "animated", "liveportrait", "sadtalker", "vasa", "emo_")),
+    ("talking head", ("talkinghead", "talking_head", "animated", "liveportrait", "sadtalker", "vasa", "emo")),
     ("lip-sync", ("lipsync", "lip_sync", "wav2lip", "retalking", "mouth")),
     ("swap", ("swap", "deepfakes", "roop", "faceshifter", "blend")),
 )
@@ -153,7 +153,12 @@ def family_of(method: str) -> str:
     if method == "real":
         return "real"
     name = method.lower()
-    return next((family for family, words in FAMILY_WORDS if any(w in name for w in words)), "other")
+    parts = set(name.replace("-", "_").split("_"))  # "emo" is a word of the name, not of "demo"
+
+    def says(word: str) -> bool:
+        return word in parts or ("_" in word and word in name) or (len(word) > 5 and word in name)
+
+    return next((family for family, words in FAMILY_WORDS if any(says(w) for w in words)), "other")
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,22 @@ def finish(recorder: ScanRecorder, complete: bool) -> int | None:
     return None
 
 
+def finish_people(people: PeopleWriter, path: Path, complete: bool) -> int | None:
+    """Put the --people file in place when the scan finished (an earlier file is replaced only
+    then); a stopped or crashed scan leaves it as it was. EXIT_USAGE if it cannot be written."""
+    try:
+        if complete:
+            people.commit()
+            return None
+        people.discard()
+        log.warning("%s is left as it was: the scan did not finish (--people is written whole)", path)
+    except OSError as err:
+        people.discard()
+        log.error("cannot write %s: %s", path, err)
+        return EXIT_USAGE
+    return None
+
+
 def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
     """Judge every item not already done, recording each as it finishes; a stop signal keeps
     what was finished (exit 128 + signal), a crash keeps the journal for --resume."""
@@ -188,13 +204,14 @@ def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
                 progress.close()
                 if hasattr(results, "close"):
                     results.close()
-                if people is not None:  # every row written is a finished file's: kept, even when stopped
-                    people.commit()
+                complete = exit_code in (EXIT_OK, EXIT_SOME_FAILED)
                 if exit_code is None:
                     recorder.abandon()  # a crash: the journal stays, --resume picks it up
                     if args.output:
                         log.error("finished verdicts kept in %s; rerun with --resume", journal_path(args.output))
                 else:
-                    exit_code = finish(recorder, complete=exit_code in (EXIT_OK, EXIT_SOME_FAILED)) or exit_code
+                    exit_code = finish(recorder, complete=complete) or exit_code
+                if people is not None:
+                    exit_code = finish_people(people, args.people, complete) or exit_code
     log.info("judged %d file(s), %d frame(s), %d failed", judged, frames, failed)
     return exit_code

@@ -58,6 +58,8 @@ def test_average_precision_cases():
         ("flicker_blend", "swap"),
         ("real", "real"),
         ("stable_diffusion", "other"),
+        ("demo_reenact", "other"),  # "emo" only as a word
+        ("emo_portrait", "talking head"),
     ],
 )
 def test_video_methods_fall_into_families(method, family):

@@ -97,3 +97,17 @@ def test_people_file_needs_a_known_suffix_and_no_resume(tmp_path, capsys):
     assert main_thread.main(args) == EXIT_USAGE
     assert "--people cannot be resumed" in capsys.readouterr().err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_stopped_scan_leaves_an_earlier_people_file_as_it_was(tmp_path):
+    from deepfake_scanner.cli.main_thread import finish_people
+    from deepfake_scanner.output.people import PeopleWriter
+
+    path = tmp_path / "people.csv"
+    path.write_text("earlier\n")
+    writer = PeopleWriter(path)
+    assert finish_people(writer, path, complete=False) is None
+    assert path.read_text() == "earlier\n" and [p.name for p in tmp_path.iterdir()] == ["people.csv"]
+    writer = PeopleWriter(path)
+    assert finish_people(writer, path, complete=True) is None
+    assert path.read_text().startswith("source,person,")

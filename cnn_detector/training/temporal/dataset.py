@@ -148,7 +148,7 @@ def encode(frames: list[np.ndarray], fps: float, path: Path, rng: np.random.Gene
             container.mux(packet)
 
 
-def scan_clips(path: Path, finder: FaceFinder, largest_only: bool) -> np.ndarray:
+def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarray:
     """The clips the engine's clip stage cuts from ``path`` (uint8 [N, T, S, S, 3])."""
     from deepfake_scanner.defaults import FPS
     from deepfake_scanner.tracks import track_clips, track_faces
@@ -163,20 +163,25 @@ def scan_clips(path: Path, finder: FaceFinder, largest_only: bool) -> np.ndarray
             )
         )
     tracks = track_faces(sampled)
-    if largest_only and tracks:
-        tracks = [max(tracks, key=lambda t: len(t.faces))]
+    if main_face_only and tracks:  # the person the fakes change: the largest face (mesh_track's), on average
+        tracks = [max(tracks, key=lambda t: (np.mean([_area(f.box) for f in t.faces]), len(t.faces)))]
     clips = [c.frames for c in track_clips(VideoFrames(path, fps=FPS, max_frames=1000), tracks, CLIP_LENGTH, CLIP_SIZE)]
     return np.stack(clips) if clips else np.zeros((0, CLIP_LENGTH, CLIP_SIZE, CLIP_SIZE, 3), np.uint8)
 
 
-def encoded_clips(frames, fps, rng, finder, largest_only: bool, keep: Path | None = None) -> np.ndarray:
-    """The clips of ``frames`` once timing-augmented and encoded (`augment_timing`, `encode`);
-    with ``keep``, the encoded video is kept there (held-out videos, for tools/evaluate.py)."""
+def _area(box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def encoded_clips(frames, fps, rng, finder, keep: Path | None = None) -> np.ndarray:
+    """The clips of ``frames`` once timing-augmented and encoded (`augment_timing`, `encode`),
+    of the main (largest) face only, for reals and fakes alike; with ``keep``, the encoded video
+    is kept there (held-out videos, for tools/evaluate.py)."""
     frames, fps = augment_timing(frames, fps, rng)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
         encode(frames, fps, path, rng)
-        clips = scan_clips(path, finder, largest_only)
+        clips = scan_clips(path, finder, main_face_only=True)
         if keep is not None:
             keep.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, keep)
@@ -224,7 +229,7 @@ def video_clip_sets(
         window = frames[start : start + length]
         for _ in range(reals_per_window):
             video = kept("real")
-            clips = encoded_clips(window, fps, rng, finder, largest_only=False, keep=video)
+            clips = encoded_clips(window, fps, rng, finder, keep=video)
             if len(clips):
                 yield ClipSet(clips, 0, "real", f"{item.relative}#{start}", item.split, video)
         points = mesh_track(window, finder, mesh)
@@ -235,7 +240,9 @@ def video_clip_sets(
             kind = KINDS[turn % len(KINDS)]
             turn += 1
             picture, picture_pts, source = None, None, item.relative
-            if kind == "flicker_swap" or (kind == "animated" and rng.random() < 0.5):
+            if kind == "flicker_swap" and not pictures:
+                continue  # no donor face in this split
+            if pictures and (kind == "flicker_swap" or (kind == "animated" and rng.random() < 0.5)):
                 picture, picture_pts, name = pictures[int(rng.integers(len(pictures)))]
                 source = f"{item.relative}+{name}"
             try:
@@ -244,7 +251,7 @@ def video_clip_sets(
                 log.info("%s: %s failed: %s", item.relative, kind, err)
                 continue
             video = kept(kind)
-            clips = encoded_clips(fake, fps, rng, finder, largest_only=True, keep=video)
+            clips = encoded_clips(fake, fps, rng, finder, keep=video)
             if len(clips):
                 yield ClipSet(clips, 1, kind, f"{source}#{start}", item.split, video)
         log.info("%s: window %d done", item.relative, w)
@@ -348,4 +355,6 @@ def reencode_clip(clip: np.ndarray, rng: np.random.Generator, crf: tuple[int, in
     buffer.seek(0)
     with av.open(buffer, "r") as container:
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    return np.stack(decoded[: len(clip)]) if len(decoded) >= len(clip) else clip
+    if len(decoded) < len(clip):
+        raise ValueError(f"re-encoding a {len(clip)}-frame clip gave back {len(decoded)} frames")
+    return np.stack(decoded[: len(clip)])

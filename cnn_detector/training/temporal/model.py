@@ -1,7 +1,9 @@
-"""The temporal detector's network: an ImageNet MobileNetV2-0.35 read frame by frame (frozen,
-up to ``STAGE``), then (2+1)D convolutions over time and space, a GRU over the clip's frames and
-attention pooling to one logit (the 3D-CNN + GRU + attention of the original work, on a
-pretrained per-frame backbone: issue 22, part 3)."""
+"""The temporal detector's networks (issue 22, part 3), as the issue names them: `build_scratch`,
+a small 3D CNN over the clip and its frame differences (shipped: it measured better), and
+`build_backbone` + `build_head`, an ImageNet MobileNetV2-0.35 read frame by frame (frozen, up to
+``stage``), then (2+1)D convolutions over time and space, a GRU over the clip's frames and
+attention pooling to one logit (the 3D-CNN + GRU + attention of the original work on a
+pretrained per-frame backbone)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from deepfake_scanner.share import imagenet_mobilenet_v2
 class TemporalConfig:
     frames: int = 16
     size: int = 112
-    stage: str = "block_5_add"  # stride 8: 14 x 14 x 16 per frame at 112 px
+    stage: str = "scratch"  # the shipped 3D CNN; or a MobileNetV2 layer: block_5_add (stride 8), block_12_add
     width: int = 32
     gru: int = 32
-    dropout: float = 0.3
+    dropout: float = 0.5
 
 
 def build_backbone(config: TemporalConfig):

@@ -1,8 +1,9 @@
 """Train, measure and freeze the temporal detector.
 
-The frozen ImageNet trunk is run once over every clip's frames (features cached in memory as
-float16), the (2+1)D + GRU + attention head is trained on the train split's clips, and
-measured on the held-out videos' clips (val and test splits, per fake kind) and on wild/'s
+The shipped model (``stage`` SCRATCH) is a 3D CNN trained on the raw clips; the alternative
+runs a frozen ImageNet trunk once over every clip's frames (features cached in memory as
+float16) and trains the (2+1)D + GRU + attention head on them. Either is trained on the train
+split's clips and measured on the held-out videos' clips (val and test splits, per fake kind) and on wild/'s
 videos (validation: whole sources nobody trained on), per video (mean of its clips' scores).
 """
 
@@ -92,7 +93,7 @@ def wild_clips(cache: Path) -> list[tuple[str, str, str, np.ndarray]]:
         if stored.is_file():
             clips = np.load(stored)["clips"]
         else:
-            clips = scan_clips(path, finder, largest_only=False)
+            clips = scan_clips(path, finder, main_face_only=False)
             np.savez(stored, clips=clips)
         out.append((row.local_path, row.label, row.method, clips))
     return out
@@ -149,7 +150,7 @@ def run(
     clips_dir: Path,
     out_dir: Path,
     config: TemporalConfig = TemporalConfig(),
-    epochs: int = 12,
+    epochs: int = 8,
     seed: int = 0,
     reencoded_copies: int = 1,
 ) -> dict:
@@ -360,7 +361,7 @@ def model_card(metrics: dict, command: str) -> str:
     lines += [
         "",
         "What the whole system (the frame detectors and this one, judge unchanged) does with it, on the",
-        "held-out videos and on wild/: README, \"Temporal detector\".",
+        'held-out videos and on wild/: README, "Temporal detector".',
         "",
         "## Blind spots",
         "Trained on 9 real videos: few people, few cameras. The fakes are graphics (warps, blends), not a",

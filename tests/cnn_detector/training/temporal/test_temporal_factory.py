@@ -135,7 +135,7 @@ def test_interpolated_frames_are_the_mean_of_their_neighbours(window):
 
 def test_encoded_clips_are_cut_as_the_scan_cuts_them(window):
     frames, _, fps = window
-    clips = dataset.encoded_clips(frames, fps, np.random.default_rng(0), FaceFinder(), largest_only=True)
+    clips = dataset.encoded_clips(frames, fps, np.random.default_rng(0), FaceFinder())
     assert clips.dtype == np.uint8 and clips.shape[1:] == (dataset.CLIP_LENGTH, dataset.CLIP_SIZE, dataset.CLIP_SIZE, 3)
     assert len(clips) >= 1
 
@@ -146,4 +146,5 @@ def test_reencoded_clip_keeps_its_shape_and_content():
     base[:, 30:80, 30:80] = (200, 120, 90)
     out = dataset.reencode_clip(base, rng)
     assert out.shape == base.shape and out.dtype == np.uint8
-    assert np.abs(out.astype(int) - base.astype(int)).mean() < 12
+    change = np.abs(out.astype(int) - base.astype(int)).mean()
+    assert 0 < change < 12  # passed through the encoder, the picture kept
