@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from cnn_detector.atomic_file import atomic_write_text, atomic_writer
 from cnn_detector.types import FrameDetections
 from deepfake_scanner.faces import FaceFinder, FaceMesh
 from deepfake_scanner.share import ShareItem
@@ -274,6 +275,12 @@ def split_pictures(items: list[ShareItem], split: str, limit: int, seed: int) ->
     return chosen
 
 
+def save_clips(path: Path, clips: np.ndarray) -> None:
+    """``clips`` as ``path`` (.npz), whole or not at all (a cut-off write must not be read later)."""
+    with atomic_writer(path, "wb", encoding=None) as handle:
+        np.savez(handle, clips=clips)
+
+
 def _video_job(args) -> list[dict]:
     item, out_dir, seed, picture_limit = args
     keep = Path(out_dir) / "videos" / item.split if item.split != "train" else None
@@ -286,7 +293,7 @@ def _video_job(args) -> list[dict]:
     for k, clip_set in enumerate(video_clip_sets(item, pictures, seed, keep_videos=keep)):
         path = Path(out_dir) / clip_set.split / f"{stem}_{k:03d}_{clip_set.kind}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, clips=clip_set.clips)
+        save_clips(path, clip_set.clips)
         rows.append(
             dict(
                 path=str(path.relative_to(out_dir)),
@@ -317,7 +324,7 @@ def build_clips(
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         rows = [row for result in pool.imap_unordered(_video_job, jobs) for row in result]
     index = pd.DataFrame(rows).sort_values("path")
-    index.to_csv(Path(out_dir) / "index.csv", index=False)
+    atomic_write_text(Path(out_dir) / "index.csv", index.to_csv(index=False))
     held = index[index.encoded != ""]
     manifest = pd.DataFrame(
         {
@@ -327,7 +334,7 @@ def build_clips(
             "source_folder": [f"temporal_factory/{v}" for v in held.video],
         }
     )
-    manifest.to_csv(Path(out_dir) / "videos.csv", index=False)
+    atomic_write_text(Path(out_dir) / "videos.csv", manifest.to_csv(index=False))
     return index
 
 

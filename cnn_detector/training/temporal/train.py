@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_detector.training.temporal.dataset import reencode_clip
+from cnn_detector.atomic_file import atomic_write_text
+from cnn_detector.training.temporal.dataset import reencode_clip, save_clips
 from cnn_detector.training.temporal.model import TemporalConfig, build_backbone, build_head, build_scratch
 
 SCRATCH = "scratch"  # TemporalConfig.stage for the from-scratch 3D CNN on raw clips
@@ -94,7 +95,7 @@ def wild_clips(cache: Path) -> list[tuple[str, str, str, np.ndarray]]:
             clips = np.load(stored)["clips"]
         else:
             clips = scan_clips(path, finder, main_face_only=False)
-            np.savez(stored, clips=clips)
+            save_clips(stored, clips)
         out.append((row.local_path, row.label, row.method, clips))
     return out
 
@@ -195,7 +196,7 @@ def run(
         minutes=round((time.time() - started) / 60, 1),
     )
     head.save_weights(str(out_dir / "head.weights.h5"))
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     return metrics
 
 
@@ -270,9 +271,11 @@ def ship(run_dir: Path, output_root: Path, share: Path, config: TemporalConfig, 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     head = build_scratch(config) if config.stage == SCRATCH else build_head(config, tuple(metrics["feature_shape"]))
     head.load_weights(str(run_dir / "head.weights.h5"))
-    directory = output_root / NAME
-    if directory.exists():
-        shutil.rmtree(directory)
+    import tempfile
+
+    output_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{NAME}-", dir=output_root.parent))  # beside, not inside, the root
+    directory = staging / NAME  # built whole here, then put in place of the shipped one
     write_detector_directory(
         directory,
         freeze(config, head),
@@ -295,8 +298,14 @@ def ship(run_dir: Path, output_root: Path, share: Path, config: TemporalConfig, 
     with load_detector(load_detector_spec(directory)) as detector:
         write_expected(detector, FaceFinder())
     shutil.copy(run_dir / "metrics.json", directory / "metrics.json")
-    (directory / "MODEL_CARD.md").write_text(model_card(metrics, command))
-    return directory
+    atomic_write_text(directory / "MODEL_CARD.md", model_card(metrics, command))
+    target = output_root / NAME
+    old = staging / "previous"
+    if target.exists():
+        target.rename(old)
+    directory.rename(target)
+    shutil.rmtree(staging)
+    return target
 
 
 def model_card(metrics: dict, command: str) -> str:
