@@ -62,12 +62,9 @@ def build_engine(fps: float, max_frames: int, clip_root: Path | None = None, cli
             clip_root / "flicker_clip", build_flicker_clip_graph(), [(1, "flicker", "Flicker")], **fields
         )
         roots.append(clip_root)
-    specs = discover_detectors(roots, include_environment=False).select()
-    detectors = [
-        load_detector(spec)
-        for spec in specs
-        if clips or spec.manifest.name == "flicker_clip" or not spec.manifest.is_clip
-    ]
+    shipped = [s for s in discover_detectors(include_environment=False).select() if clips or not s.manifest.is_clip]
+    extra = discover_detectors(roots, include_default=False, include_environment=False).select() if roots else []
+    detectors = [load_detector(spec) for spec in [*shipped, *extra]]
     return ScanEngine(detectors, FaceFinder(), Judge.load(), EngineOptions(fps=fps, max_frames=max_frames))
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.types import FrameDetections, Verdict
-from deepfake_evaluation.metrics import GroupedMetrics, family_of, summarize
+from deepfake_evaluation.metrics import GroupedMetrics, Summary, family_of, summarize
 
 LABELS = ("real", "fake")
 
@@ -141,7 +141,8 @@ def scored_result(item: LabelledItem, result, engine, judge) -> Scored:
 def metrics_of(
     scored: Sequence[Scored], verdicts: Sequence[Verdict], threshold: float, rounds: int = 1000
 ) -> GroupedMetrics:
-    """Overall, per method (that method's fakes against every real) and per source folder."""
+    """Overall, per method and per method family (their fakes against every real) and per
+    source folder."""
     judged = [(e.item, v) for e, v in zip(scored, verdicts) if v.status == "ok"]
     counts = defaultdict(int)
     for v in verdicts:
@@ -149,18 +150,19 @@ def metrics_of(
     labels = [i.label for i, _ in judged]
     scores = [v.fake_probability for _, v in judged]
     reals = [(i, v) for i, v in judged if i.label == 0]
-    per_method = {}
-    for method in sorted({i.method for i, _ in judged if i.label == 1}):
-        group = reals + [(i, v) for i, v in judged if i.label == 1 and i.method == method]
-        per_method[method] = summarize(
-            [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
-        )
-    per_family = {}
-    for family in sorted({family_of(i.method) for i, _ in judged if i.label == 1}):
-        group = reals + [(i, v) for i, v in judged if i.label == 1 and family_of(i.method) == family]
-        per_family[family] = summarize(
-            [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
-        )
+
+    def against_reals(group_of) -> dict[str, Summary]:
+        """Each group's fakes against every real."""
+        out = {}
+        for name in sorted({group_of(i) for i, _ in judged if i.label == 1}):
+            group = reals + [(i, v) for i, v in judged if i.label == 1 and group_of(i) == name]
+            out[name] = summarize(
+                [i.label for i, _ in group], [v.fake_probability for _, v in group], threshold, rounds
+            )
+        return out
+
+    per_method = against_reals(lambda i: i.method)
+    per_family = against_reals(lambda i: family_of(i.method))
     per_folder = {}
     for folder in sorted({i.source_folder for i, _ in judged}):
         group = [(i, v) for i, v in judged if i.source_folder == folder]

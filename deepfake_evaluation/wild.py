@@ -243,9 +243,9 @@ def markdown(report: dict) -> str:
             )
         shown = [(k, t) for k, t in report["scorers"] if k in tables["scorers"]]
         for key, what in (("per_method", "method"), ("per_family", "family")):
-            names = sorted({m for e in tables["scorers"].values() for m in e.get(key, {})})
             if key == "per_family" and kind != "videos":
                 continue  # the families (talking head, lip-sync, swap) are those of videos
+            names = sorted({m for e in tables["scorers"].values() for m in e.get(key, {})})
             lines += ["", f"Per {what} ({kind}; its fakes against every real): AUC", ""]
             lines.append(f"| {what} | fakes | " + " | ".join(t for _, t in shown) + " |")
             lines.append("|---|---|" + "---|" * len(shown))

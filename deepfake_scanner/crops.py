@@ -29,10 +29,15 @@ def crop(image: np.ndarray, box: Box) -> np.ndarray:
     return image[y0:y1, x0:x1]
 
 
+def box_area(box: Box) -> float:
+    """Area of a normalized (ymin, xmin, ymax, xmax) box, as a share of the frame."""
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
 def box_iou(a: Box, b: Box) -> float:
     """Intersection over union of two normalized (ymin, xmin, ymax, xmax) boxes."""
     y0, x0 = max(a[0], b[0]), max(a[1], b[1])
     y1, x1 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, y1 - y0) * max(0.0, x1 - x0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cnn_detector.types import Box, FrameDetections, Verdict
-from deepfake_scanner.crops import expand_box
+from deepfake_scanner.crops import box_area, expand_box
 from deepfake_scanner.tracks import FaceTrack, track_faces
 
 PERSON_MARGIN = 0.3  # a detection belongs to a person when it lies mostly inside the face box grown by this
@@ -38,7 +38,7 @@ def _inside(box: Box, region: Box) -> float:
     """Share of ``box``'s area inside ``region``."""
     y0, x0 = max(box[0], region[0]), max(box[1], region[1])
     y1, x1 = min(box[2], region[2]), min(box[3], region[3])
-    area = (box[2] - box[0]) * (box[3] - box[1])
+    area = box_area(box)
     return max(0.0, y1 - y0) * max(0.0, x1 - x0) / area if area > 0 else 0.0
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from cnn_detector.atomic_file import atomic_write_text, atomic_writer
 from cnn_detector.types import FrameDetections
+from deepfake_scanner.crops import box_area
 from deepfake_scanner.faces import FaceFinder, FaceMesh
 from deepfake_scanner.share import ShareItem
 
@@ -80,7 +81,7 @@ def mesh_track(frames: list[np.ndarray], finder: FaceFinder, mesh: FaceMesh, eve
         if box is None or t % every == 0:
             faces = finder.find(frame)
             if faces:
-                box = max(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+                box = max(faces, key=box_area)
         if box is None:
             return None
         pts, presence = mesh.landmarks(frame, box)
@@ -100,7 +101,7 @@ def picture_points(image: np.ndarray, finder: FaceFinder, mesh: FaceMesh) -> np.
     faces = finder.find(image)
     if not faces:
         return None
-    pts, presence = mesh.landmarks(image, max(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
+    pts, presence = mesh.landmarks(image, max(faces, key=box_area))
     return pts if presence >= 0.5 else None
 
 
@@ -131,19 +132,27 @@ def augment_timing(frames: list[np.ndarray], fps: float, rng: np.random.Generato
 
 def encode(frames: list[np.ndarray], fps: float, path: Path, rng: np.random.Generator) -> None:
     """H.264 (yuv420p) at a random size and CRF, as sharing sites re-encode."""
-    import av
-
     height, width = frames[0].shape[:2]
     side = int(rng.integers(*OUTPUT_SIDES))
     scale = min(1.0, side / max(height, width))
     w, h = max(16, int(width * scale) // 2 * 2), max(16, int(height * scale) // 2 * 2)
-    with av.open(str(path), "w") as container:
+    resized = (cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA) for image in frames)
+    write_h264(resized, str(path), (w, h), fps, int(rng.integers(*CRF)))
+
+
+def write_h264(
+    frames, target, size: tuple[int, int], fps: float, crf: int, container_format: str | None = None
+) -> None:
+    """RGB uint8 ``frames`` of ``size`` (width, height) as H.264 (yuv420p, x264 veryfast) at
+    ``crf`` into ``target`` (a path, or a file object with ``container_format``)."""
+    import av
+
+    with av.open(target, "w", format=container_format) as container:
         stream = container.add_stream("libx264", rate=Fraction(round(fps * 1000), 1000))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(int(rng.integers(*CRF))), "preset": "veryfast"}
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
         for image in frames:
-            resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(resized, format="rgb24")):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -151,12 +160,12 @@ def encode(frames: list[np.ndarray], fps: float, path: Path, rng: np.random.Gene
 
 def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarray:
     """The clips the engine's clip stage cuts from ``path`` (uint8 [N, T, S, S, 3])."""
-    from deepfake_scanner.defaults import FPS
+    from deepfake_scanner.defaults import FPS, MAX_FRAMES
     from deepfake_scanner.tracks import track_clips, track_faces
     from deepfake_scanner.video import VideoFrames
 
     sampled = []
-    for frame in VideoFrames(path, fps=FPS, max_frames=1000):
+    for frame in VideoFrames(path, fps=FPS, max_frames=MAX_FRAMES):
         height, width = frame.image.shape[:2]
         sampled.append(
             FrameDetections(
@@ -165,13 +174,11 @@ def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarr
         )
     tracks = track_faces(sampled)
     if main_face_only and tracks:  # the person the fakes change: the largest face (mesh_track's), on average
-        tracks = [max(tracks, key=lambda t: (np.mean([_area(f.box) for f in t.faces]), len(t.faces)))]
-    clips = [c.frames for c in track_clips(VideoFrames(path, fps=FPS, max_frames=1000), tracks, CLIP_LENGTH, CLIP_SIZE)]
+        tracks = [max(tracks, key=lambda t: (np.mean([box_area(f.box) for f in t.faces]), len(t.faces)))]
+    clips = [
+        c.frames for c in track_clips(VideoFrames(path, fps=FPS, max_frames=MAX_FRAMES), tracks, CLIP_LENGTH, CLIP_SIZE)
+    ]
     return np.stack(clips) if clips else np.zeros((0, CLIP_LENGTH, CLIP_SIZE, CLIP_SIZE, 3), np.uint8)
-
-
-def _area(box) -> float:
-    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def encoded_clips(frames, fps, rng, finder, keep: Path | None = None) -> np.ndarray:
@@ -218,7 +225,7 @@ def video_clip_sets(
     length = int(WINDOW_SECONDS * fps)
     rng = item_rng(seed, item.relative)
     turn = int(rng.integers(len(KINDS)))
-    stem = item.relative.replace("/", "_").rsplit(".", 1)[0]
+    stem = file_stem(item)
     made = 0
 
     def kept(kind: str) -> Path | None:
@@ -275,6 +282,11 @@ def split_pictures(items: list[ShareItem], split: str, limit: int, seed: int) ->
     return chosen
 
 
+def file_stem(item: ShareItem) -> str:
+    """The share path as one file name (videos/real/d3.mp4 -> videos_real_d3)."""
+    return item.relative.replace("/", "_").rsplit(".", 1)[0]
+
+
 def save_clips(path: Path, clips: np.ndarray) -> None:
     """``clips`` as ``path`` (.npz), whole or not at all (a cut-off write must not be read later)."""
     with atomic_writer(path, "wb", encoding=None) as handle:
@@ -289,7 +301,7 @@ def _video_job(args) -> list[dict]:
     items = load_share(item.path.parents[len(Path(item.relative).parts) - 1])
     pictures = split_pictures(items, item.split, picture_limit, seed)
     rows = []
-    stem = item.relative.replace("/", "_").rsplit(".", 1)[0]
+    stem = file_stem(item)
     for k, clip_set in enumerate(video_clip_sets(item, pictures, seed, keep_videos=keep)):
         path = Path(out_dir) / clip_set.split / f"{stem}_{k:03d}_{clip_set.kind}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -349,16 +361,7 @@ def reencode_clip(clip: np.ndarray, rng: np.random.Generator, crf: tuple[int, in
     small = int(size * rng.uniform(0.5, 1.0)) // 2 * 2
     frames = [cv2.resize(cv2.resize(f, (small, small), interpolation=cv2.INTER_AREA), (size, size)) for f in clip]
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(int(rng.integers(*crf))), "preset": "veryfast"}
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    write_h264(frames, buffer, (size, size), 25.0, int(rng.integers(*crf)), container_format="mp4")
     buffer.seek(0)
     with av.open(buffer, "r") as container:
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
