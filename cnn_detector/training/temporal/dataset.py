@@ -158,8 +158,17 @@ def write_h264(
             container.mux(packet)
 
 
-def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarray:
-    """The clips the engine's clip stage cuts from ``path`` (uint8 [N, T, S, S, 3])."""
+def main_track(tracks: list) -> object:
+    """The person the fakes change: the largest face (mesh_track's) over the whole video, by box
+    area summed over the track, so a long track beats a large face seen once."""
+    return max(tracks, key=lambda t: sum(box_area(f.box) for f in t.faces))
+
+
+def main_face_clips(
+    path: Path, finder: FaceFinder, length: int = CLIP_LENGTH, main_face_only: bool = True
+) -> tuple[list, float]:
+    """The clips (`deepfake_scanner.tracks.Clip`) the engine's clip stage cuts from ``path``, of
+    the main (largest) face's track only with ``main_face_only``, and the video's frame rate."""
     from deepfake_scanner.defaults import FPS, MAX_FRAMES
     from deepfake_scanner.tracks import track_clips, track_faces
     from deepfake_scanner.video import VideoFrames
@@ -173,11 +182,16 @@ def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarr
             )
         )
     tracks = track_faces(sampled)
-    if main_face_only and tracks:  # the person the fakes change: the largest face (mesh_track's), on average
-        tracks = [max(tracks, key=lambda t: (np.mean([box_area(f.box) for f in t.faces]), len(t.faces)))]
-    clips = [
-        c.frames for c in track_clips(VideoFrames(path, fps=FPS, max_frames=MAX_FRAMES), tracks, CLIP_LENGTH, CLIP_SIZE)
-    ]
+    if main_face_only and tracks:
+        tracks = [main_track(tracks)]
+    video = VideoFrames(path, fps=FPS, max_frames=MAX_FRAMES)
+    clips = list(track_clips(video, tracks, length, CLIP_SIZE))
+    return clips, video.native_fps
+
+
+def scan_clips(path: Path, finder: FaceFinder, main_face_only: bool) -> np.ndarray:
+    """The clips the engine's clip stage cuts from ``path`` (uint8 [N, T, S, S, 3])."""
+    clips = [c.frames for c in main_face_clips(path, finder, CLIP_LENGTH, main_face_only)[0]]
     return np.stack(clips) if clips else np.zeros((0, CLIP_LENGTH, CLIP_SIZE, CLIP_SIZE, 3), np.uint8)
 
 

@@ -148,3 +148,12 @@ def test_reencoded_clip_keeps_its_shape_and_content():
     assert out.shape == base.shape and out.dtype == np.uint8
     change = np.abs(out.astype(int) - base.astype(int)).mean()
     assert 0 < change < 12  # passed through the encoder, the picture kept
+
+
+def test_the_main_track_is_the_face_seen_largest_over_the_video_not_once():
+    from deepfake_scanner.tracks import FaceTrack, TrackedFace
+
+    steady = FaceTrack(0, tuple(TrackedFace(i * 12, i * 480.0, (0.2, 0.2, 0.6, 0.6)) for i in range(15)))
+    glimpse = FaceTrack(1, (TrackedFace(168, 6720.0, (0.0, 0.0, 0.9, 0.9)),))
+    small = FaceTrack(2, tuple(TrackedFace(i * 12, i * 480.0, (0.1, 0.7, 0.2, 0.8)) for i in range(15)))
+    assert dataset.main_track([glimpse, small, steady]) is steady
