@@ -3,7 +3,9 @@
 frame detectors): frames per second of each and their ratio, with decode-only as the ceiling;
 the threaded engine again with the shipped clip detector (temporal_face) added, and with a
 trivial one instead (cnn_detector.flicker_clip, so that row measures the clip stage around a
-detector: face tracks, the second decoding pass, cutting clips); then peak memory
+detector: face tracks, the second decoding pass, cutting clips), and a trivial one that reads
+each clip's audio from a video with sound (the audio stage's cost: decoding every clip's span);
+then peak memory
 for a 1-minute and a 10-minute video (the sample clip looped), each in its own process.
 
     python bench/bench_pipeline.py                 # shipped detectors and judge
@@ -29,6 +31,31 @@ from deepfake_scanner.defaults import FPS, SAMPLES_DIR
 SAMPLE = SAMPLES_DIR / "videos" / "real_hamilton.mp4"
 
 
+def with_speechlike_audio(video: Path, path: Path, seconds: float) -> Path:
+    """``video`` remuxed with an AAC track of noise that swells and fades at a syllable rate (a
+    stand-in for speech: what an audio detector's decoding costs does not depend on the words)."""
+    import av
+    import numpy as np
+
+    rate = 16_000
+    rng = np.random.default_rng(0)
+    envelope = np.repeat(rng.uniform(0, 1, int(seconds * 5) + 1) ** 2, rate // 5)[: int(seconds * rate)]
+    sound = (rng.normal(0, 0.1, len(envelope)) * envelope).astype(np.float32)
+    with av.open(str(video)) as source, av.open(str(path), "w") as out:
+        picture = out.add_stream_from_template(source.streams.video[0])
+        audio = out.add_stream("aac", rate=rate, layout="mono")
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = picture
+                out.mux(packet)
+        for start in range(0, len(sound), 1024):
+            frame = av.AudioFrame.from_ndarray(sound[None, start : start + 1024], format="flt", layout="mono")
+            frame.sample_rate = rate
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+    return path
+
+
 def looped_video(seconds: float, path: Path) -> Path:
     """The sample clip looped to ``seconds`` of video."""
     from deepfake_scanner.video import VideoFrames
@@ -44,9 +71,10 @@ def looped_video(seconds: float, path: Path) -> Path:
     return path
 
 
-def build_engine(fps: float, max_frames: int, clip_root: Path | None = None, clips: bool = True):
+def build_engine(fps: float, max_frames: int, clip_root: Path | None = None, clips: bool = True, audio: bool = False):
     """The shipped detectors and judge (without ``clips``: the frame detectors only); with
-    ``clip_root``, also a 16-frame flicker clip detector written there."""
+    ``clip_root``, also a 16-frame flicker clip detector written there (with ``audio``, one that
+    reads the clips' audio: face_clip_audio)."""
     from cnn_detector.detector_dir import write_detector_directory
     from cnn_detector.flicker_clip import build_flicker_clip_graph
     from cnn_detector.frozen_graph import load_detector
@@ -58,8 +86,10 @@ def build_engine(fps: float, max_frames: int, clip_root: Path | None = None, cli
     roots = []
     if clip_root is not None:
         fields = {"input": "face_clip", "clip_frames": 16, "input_size": [112, 112], "min_score": 0.5}
+        if audio:
+            fields.update(input="face_clip_audio", audio_samples=16 * 640)
         write_detector_directory(
-            clip_root / "flicker_clip", build_flicker_clip_graph(), [(1, "flicker", "Flicker")], **fields
+            clip_root / "flicker_clip", build_flicker_clip_graph(audio), [(1, "flicker", "Flicker")], **fields
         )
         roots.append(clip_root)
     shipped = [s for s in discover_detectors(include_environment=False).select() if clips or not s.manifest.is_clip]
@@ -85,14 +115,24 @@ def throughput(args) -> None:
         started = time.perf_counter()
         threaded = sum(len(r.frames) for r in engine.scan(paths))
         threaded_fps = threaded / (time.perf_counter() - started)
+        voiced = with_speechlike_audio(clip, Path(tmp) / "voiced.mp4", args.seconds)
         rows = []
-        for name, built in (
-            ("threaded + temporal_face (all shipped)", build_engine(args.fps, 10_000)),
-            ("threaded + a trivial clip detector", build_engine(args.fps, 10_000, Path(tmp) / "clips", clips=False)),
+        for name, built, video in (
+            ("threaded + temporal_face (all shipped)", build_engine(args.fps, 10_000), clip),
+            (
+                "threaded + a trivial clip detector",
+                build_engine(args.fps, 10_000, Path(tmp) / "clips", clips=False),
+                clip,
+            ),
+            (
+                "threaded + a trivial clip detector reading audio (video with sound)",
+                build_engine(args.fps, 10_000, Path(tmp) / "audio_clips", clips=False, audio=True),
+                voiced,
+            ),
         ):
-            built.scan_file(clip)
+            built.scan_file(video)
             started = time.perf_counter()
-            count = sum(len(r.frames) for r in built.scan(paths))
+            count = sum(len(r.frames) for r in built.scan([video] * args.copies))
             rows.append((name, count, count / (time.perf_counter() - started)))
     print(f"detectors: {', '.join(engine.names)}; {args.copies} x {args.seconds:.0f} s clip, {args.fps} fps sampled")
     print("| path | frames | frames/s | vs sequential |")
