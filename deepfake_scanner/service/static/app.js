@@ -110,14 +110,14 @@ async function loadPosts() {
   }
 }
 
-async function loadReports() {
+async function loadReports(message) {
   const token = $("token").value.trim();
   sessionStorage.setItem("moderatorToken", token);
   const response = await fetch("/api/reports", {headers: {"Authorization": "Bearer " + token}});
   const list = $("reports"); list.replaceChildren();
   if (!response.ok) { $("moderation-status").textContent = "Refused (" + response.status + ")."; return; }
   const reports = await response.json();
-  $("moderation-status").textContent = reports.length + " open report(s).";
+  $("moderation-status").textContent = (message ? message + " " : "") + reports.length + " open report(s).";
   for (const report of reports) {
     const item = el("article", undefined, "post"); item.dataset.reportId = report.id;
     const img = el("img"); img.alt = "report " + report.id;
@@ -136,8 +136,7 @@ async function loadReports() {
           method: "POST", headers: {"Content-Type": "application/json", "Authorization": "Bearer " + token},
           body: JSON.stringify({decision}),
         });
-        $("moderation-status").textContent = r.ok ? "Decided: " + decision + "." : "Refused (" + r.status + ").";
-        loadReports();
+        loadReports(r.ok ? "Decided: " + decision + "." : "Refused (" + r.status + ").");
       });
       body.append(button, " ");
     }
@@ -146,7 +145,7 @@ async function loadReports() {
   }
 }
 
-$("load-reports").addEventListener("click", loadReports);
+$("load-reports").addEventListener("click", () => loadReports());
 $("show-feed").addEventListener("click", () => { $("feed-view").hidden = false; $("moderation-view").hidden = true; loadPosts(); });
 $("show-moderation").addEventListener("click", () => {
   $("feed-view").hidden = true; $("moderation-view").hidden = false;
