@@ -11,7 +11,7 @@ VENV=${VENV:-.venv}
 setup() {
   local stamp="$VENV/.requirements.sha256"
   local want
-  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  want=$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
   if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     if ! "$PYTHON" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; then
       echo "$PYTHON: the pinned requirements (TensorFlow 2.20) need Python 3.11 to 3.13;" \
@@ -22,6 +22,7 @@ setup() {
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
     "$VENV/bin/python" -m pip install --quiet -r requirements.txt >&2
+    "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements-nodeps.txt >&2
     echo "$want" > "$stamp"
   fi
 }

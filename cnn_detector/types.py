@@ -91,6 +91,33 @@ class FrameDetections:
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Evidence beside the detectors (DESIGN): what the media says of itself.
+
+    watermarks: names of the known invisible watermarks found (`deepfake_scanner.provenance`).
+    c2pa_ai: ``generated`` or ``edited`` when C2PA credentials declare AI, else "".
+    c2pa_claim_generator: who made the active C2PA manifest ("" without credentials).
+    c2pa_validation: the SDK's validation state and failure codes ("" without credentials).
+    error: why a provenance reader failed ("" when none did).
+    """
+
+    watermarks: tuple[str, ...] = ()
+    c2pa_ai: str = ""
+    c2pa_claim_generator: str = ""
+    c2pa_validation: str = ""
+    error: str = ""
+
+    @property
+    def found(self) -> bool:
+        return bool(self.watermarks or self.c2pa_claim_generator or self.error)
+
+    @property
+    def declares_ai(self) -> bool:
+        """A generator's own mark: C2PA declaring AI generation or editing, or a known watermark."""
+        return bool(self.c2pa_ai or self.watermarks)
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The decision for one video or image.
 
@@ -107,6 +134,7 @@ class Verdict:
     frames_used: int = 0
     detectors: tuple[str, ...] = field(default_factory=tuple)
     error: str = ""
+    provenance: Provenance | None = None  # reported beside the judgement, never part of it
 
     def __post_init__(self) -> None:
         if self.status not in VERDICT_STATUSES:

@@ -14,6 +14,7 @@ detector out are collected in ``Scanner.problems`` for the caller to show.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class ScanOptions:
         crops only, and the judge, which reads only frames with a face, says ``no_face``).
     threads: scan_many through the threaded pipeline (False: one file after another).
     batch_size: images per TensorFlow call.
+    provenance: read each file's C2PA credentials and known invisible watermarks into
+        ``verdict.provenance`` (`deepfake_scanner.provenance`); never changes the judgement.
     """
 
     fps: float = FPS
@@ -59,6 +62,7 @@ class ScanOptions:
     batch_size: int = BATCH_SIZE
     max_pixels: int = DEFAULT_MAX_PIXELS
     queue_size: int = 8
+    provenance: bool = True
 
     def __post_init__(self) -> None:
         if not self.fps > 0 or self.max_frames < 1:
@@ -284,6 +288,11 @@ class Scanner:
         error = verdict.error if verdict is not None and verdict.status == "error" else ""
         if self.judge is None:
             verdict = None
+        if verdict is not None and self.options.provenance and verdict.status != "error":
+            from deepfake_scanner.provenance import read_provenance
+
+            if Path(result.source).is_file():
+                verdict = dataclasses.replace(verdict, provenance=read_provenance(result.source))
         frames = tuple(self.engine.reported(f) for f in result.frames)
         people = ()
         if verdict is not None and verdict.status == "ok":

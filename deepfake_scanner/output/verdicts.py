@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cnn_detector.atomic_file import sync_folder, temporary_sibling
-from cnn_detector.types import Verdict
+from cnn_detector.types import Provenance, Verdict
 from deepfake_scanner.output.detections_csv import csv_line, escape_text, plain_number
 
 VERDICT_COLUMNS = (
@@ -41,7 +41,36 @@ def verdict_record(verdict: Verdict) -> dict[str, object]:
         "frames_used": verdict.frames_used,
         "detectors": list(verdict.detectors),
         "error": verdict.error,
+        # Evidence beside the judgement, in JSON only (the CSV keeps DESIGN's columns); absent
+        # when the media says nothing of itself.
+        **({"provenance": provenance_record(verdict.provenance)} if has_provenance(verdict) else {}),
     }
+
+
+def has_provenance(verdict: Verdict) -> bool:
+    return verdict.provenance is not None and verdict.provenance.found
+
+
+def provenance_record(provenance: Provenance) -> dict[str, object]:
+    return {
+        "watermarks": list(provenance.watermarks),
+        "c2pa_ai": provenance.c2pa_ai,
+        "c2pa_claim_generator": provenance.c2pa_claim_generator,
+        "c2pa_validation": provenance.c2pa_validation,
+        "error": provenance.error,
+    }
+
+
+def provenance_from_record(record: dict | None) -> Provenance | None:
+    if not record:
+        return None
+    return Provenance(
+        tuple(record.get("watermarks") or ()),
+        record.get("c2pa_ai") or "",
+        record.get("c2pa_claim_generator") or "",
+        record.get("c2pa_validation") or "",
+        record.get("error") or "",
+    )
 
 
 def verdict_row(verdict: Verdict) -> list[str]:
@@ -75,6 +104,7 @@ def verdict_from_record(record: dict) -> Verdict:
         frames_used=int(record.get("frames_used") or 0),
         detectors=tuple(record.get("detectors") or ()),
         error=record.get("error") or "",
+        provenance=provenance_from_record(record.get("provenance")),
     )
 
 

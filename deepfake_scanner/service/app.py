@@ -354,7 +354,8 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
             report.status, report.decision, report.note = "decided", body.decision, body.note
             report.moderator_id, report.decided_at = who.id, now()
             post = session.get(Post, report.post_id)
-            post.tags = DEEPFAKE_TAG if body.decision == "fake" else ""
+            others = [t for t in post.tags.split() if t != DEEPFAKE_TAG]
+            post.tags = " ".join(([DEEPFAKE_TAG] if body.decision == "fake" else []) + others)
             if post.status == "scanning":
                 post.status, post.published_at = "published", now()
             session.flush()

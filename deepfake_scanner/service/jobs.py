@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from cnn_detector.atomic_file import atomic_write_bytes
-from deepfake_scanner.service.models import DEEPFAKE_TAG, Post, Scan, now
+from deepfake_scanner.service.models import AI_TAG, DEEPFAKE_TAG, Post, Scan, now
 from deepfake_scanner.service.results import annotated_frame, scan_record
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,14 @@ class JobRunner:
 
 
 def publish(post: Post, verdict: dict, scan_status: str) -> None:
-    """A post whose scan has ended: published, tagged #Deepfake when its media was judged fake;
-    media the scanner could not read is not published."""
+    """A post whose scan has ended: published, tagged #Deepfake when its media was judged fake
+    and #AIGenerated when the media declares itself AI-made (C2PA credentials or a generator's
+    watermark); media the scanner could not read is not published."""
     if scan_status == "error":
         post.status = "rejected"
         return
     post.status = "published"
     post.published_at = now()
-    post.tags = DEEPFAKE_TAG if verdict.get("is_fake") else ""
+    provenance = verdict.get("provenance") or {}
+    declared = bool(provenance.get("c2pa_ai") or provenance.get("watermarks"))
+    post.tags = " ".join(t for t, on in ((DEEPFAKE_TAG, verdict.get("is_fake")), (AI_TAG, declared)) if on)

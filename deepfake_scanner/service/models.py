@@ -12,7 +12,8 @@ SCAN_STATUSES = ("queued", "running", "done", "error")
 POST_STATUSES = ("scanning", "published", "rejected")
 REPORT_STATUSES = ("open", "decided")
 DECISIONS = ("fake", "real")
-DEEPFAKE_TAG = "#Deepfake"
+DEEPFAKE_TAG = "#Deepfake"  # the detectors' judgement (or a moderator's decision)
+AI_TAG = "#AIGenerated"  # the media's own provenance: C2PA credentials or a generator's watermark
 
 
 def now() -> datetime:

@@ -186,3 +186,19 @@ def test_health_and_the_page(service):
     script = client.get("/static/app.js").text
     assert "textContent" in script and "innerHTML" not in script
     assert client.get("/openapi.json").json()["paths"]["/api/scans"]
+
+
+def test_provenance_is_reported_beside_the_verdict_and_tags_the_post(service, tmp_path):
+    from tests.provenance_fixtures import sign_c2pa
+
+    client, _ = service
+    signed = sign_c2pa(REAL_IMAGE, tmp_path / "generated.jpg", generator="ImageMaker")
+    post = upload(client, signed, "/api/posts", caption="made with a generator").json()
+    scan = wait_for(client, post["scan_id"])
+    verdict = scan["result"]["verdict"]
+    assert verdict["provenance"]["c2pa_ai"] == "generated"
+    assert verdict["provenance"]["c2pa_claim_generator"] == "ImageMaker/1.0"
+    assert verdict["is_fake"] is False  # the detectors' judgement stands apart from what the file declares
+    assert client.get(f"/api/posts/{post['id']}").json()["tags"] == ["#AIGenerated"]
+    lines = _main_thread_verdicts(tmp_path, [signed])
+    assert lines["generated.jpg"]["provenance"]["c2pa_ai"] == "generated"  # the CLI's JSON lines carry it too

@@ -75,6 +75,15 @@ function showScan(scan) {
   }
   $("verdict-detail").textContent = scan.filename + ": " + (verdict.frames_used || 0) + " frame(s) judged, threshold " +
     pct(verdict.threshold) + (verdict.likely_algorithm ? ", likely " + verdict.likely_algorithm : "");
+  const provenance = verdict.provenance || {};
+  const said = [];
+  if (provenance.c2pa_claim_generator) {
+    said.push("C2PA credentials by " + provenance.c2pa_claim_generator +
+      (provenance.c2pa_ai ? " declare it AI-" + provenance.c2pa_ai : " declare no AI") +
+      " (" + provenance.c2pa_validation + ")");
+  }
+  if ((provenance.watermarks || []).length) said.push("watermark: " + provenance.watermarks.join(", "));
+  $("provenance").textContent = said.length ? "Provenance: " + said.join("; ") + "." : "No provenance (C2PA credentials or known watermark) found.";
   const rows = $("evidence"); rows.replaceChildren();
   for (const e of result.evidence || []) {
     const tr = el("tr"); tr.append(el("td", e.detector), el("td", e.max_score.toFixed(3)), el("td", e.detections)); rows.append(tr);
