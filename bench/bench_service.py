@@ -16,7 +16,6 @@ SQLite in a temporary folder).
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
 import threading
 import time
@@ -62,20 +61,6 @@ def direct_rate(scanner, folder: Path, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def serve(app) -> tuple[str, object, threading.Thread]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 def client(url: str, jobs: list[int], out: dict, lock: threading.Lock) -> None:
     import httpx2
 
@@ -116,7 +101,7 @@ def main() -> int:
     from sqlalchemy import func, select
 
     from deepfake_scanner import Scanner
-    from deepfake_scanner.service.app import ServiceSettings, create_app
+    from deepfake_scanner.service.app import ServiceSettings, create_app, serving
     from deepfake_scanner.service.models import Scan
 
     out = {"upload_ms": [], "scan_ms": [], "ids": set(), "statuses": {}, "refused_429": 0, "failed": []}
@@ -124,24 +109,22 @@ def main() -> int:
     with Scanner.open() as scanner, tempfile.TemporaryDirectory() as tmp:
         baseline = direct_rate(scanner, Path(tmp) / "direct", min(40, args.requests))
         app = create_app(ServiceSettings(Path(tmp), workers=args.workers, max_pending=args.queue), scanner)
-        url, server, thread = serve(app)
-        warm = threading.Thread(target=client, args=(url, [10_000], {**out, "ids": set()}, lock))  # traces graphs
-        warm.start()
-        warm.join()
-        out.update(upload_ms=[], scan_ms=[], statuses={})
-        jobs = [list(range(c, args.requests, args.clients)) for c in range(args.clients)]
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(url, j, out, lock)) for j in jobs]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
-        with app.state.sessions() as session:
-            pending = session.scalar(select(func.count()).where(Scan.status.in_(("queued", "running"))))
-            rows = dict(session.execute(select(Scan.status, func.count()).group_by(Scan.status)).all())
-        server.should_exit = True
-        thread.join(60)
+        with serving(app) as url:
+            warm = threading.Thread(target=client, args=(url, [10_000], {**out, "ids": set()}, lock))  # traces graphs
+            warm.start()
+            warm.join()
+            out.update(upload_ms=[], scan_ms=[], statuses={})
+            jobs = [list(range(c, args.requests, args.clients)) for c in range(args.clients)]
+            started = time.perf_counter()
+            threads = [threading.Thread(target=client, args=(url, j, out, lock)) for j in jobs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - started
+            with app.state.sessions() as session:
+                pending = session.scalar(select(func.count()).where(Scan.status.in_(("queued", "running"))))
+                rows = dict(session.execute(select(Scan.status, func.count()).group_by(Scan.status)).all())
     done = len(out["scan_ms"])
     print(f"{args.clients} clients, {args.requests} uploads ({args.requests // 10} videos), {args.workers} workers")
     print("| measure | value |")

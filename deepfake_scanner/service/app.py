@@ -12,7 +12,7 @@ import logging
 import secrets
 import shutil
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,20 +259,20 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
         scan, reused, _ = await stored_scan(request)
         return JSONResponse(scan_json(scan), status_code=200 if reused else 202)
 
-    @app.get("/api/scans/{scan_id}")
-    def get_scan(scan_id: str, request: Request):
+    def scan_or_404(request: Request, scan_id: str) -> Scan:
         with sessions(request)() as session:
             scan = session.get(Scan, scan_id)
         if scan is None:
             raise HTTPException(404, "no such scan")
-        return scan_json(scan)
+        return scan
+
+    @app.get("/api/scans/{scan_id}")
+    def get_scan(scan_id: str, request: Request):
+        return scan_json(scan_or_404(request, scan_id))
 
     @app.get("/api/scans/{scan_id}/frame.jpg")
     def get_frame(scan_id: str, request: Request):
-        with sessions(request)() as session:
-            scan = session.get(Scan, scan_id)
-        if scan is None:
-            raise HTTPException(404, "no such scan")
+        scan = scan_or_404(request, scan_id)
         if scan.status in ("queued", "running"):
             raise HTTPException(409, "the scan has not finished")
         path = frame_path(settings.data_dir, scan_id)
@@ -384,3 +384,32 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
         return FileResponse(STATIC / "app.js", media_type="text/javascript")
 
     return app
+
+
+@contextmanager
+def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0):
+    """``app`` served by uvicorn in a background thread (tests, benchmarks, notebooks); yields
+    its base URL and stops it on exit. ``port`` 0 takes a free one."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(60)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -38,24 +35,11 @@ if not CHROMIUM.exists():
 @pytest.fixture
 def live_service(tmp_path, scanner):
     """The real app served by uvicorn on a free loopback port, in a thread."""
-    import uvicorn
-
-    from deepfake_scanner.service.app import ServiceSettings, create_app
+    from deepfake_scanner.service.app import ServiceSettings, create_app, serving
 
     app = create_app(ServiceSettings(data_dir=tmp_path / "data"), scanner)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(60)
+    with serving(app) as url:
+        yield url, app
 
 
 def test_upload_verdict_tag_report_and_moderation_in_a_real_browser(live_service, tmp_path):
