@@ -27,14 +27,18 @@ setup() {
   fi
 }
 
-# The web page's test drives Debian's Chromium (Playwright; no browser download). Installed
-# here when missing and this machine can (root with apt-get); elsewhere that test is skipped,
-# unless REQUIRE_BROWSER=1 (CI) makes a missing browser a failure.
-browser() {
-  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    echo "installing Debian's chromium for the web page's test (about 1 minute)..." >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2 \
-      || echo "could not install chromium: the web page's test will not run" >&2
+# Two tests need system programs: the web page's test drives Debian's Chromium (Playwright; no
+# browser download) and the service's PostgreSQL test starts a private PostgreSQL server.
+# Installed here when missing and this machine can (root with apt-get); elsewhere those tests
+# are skipped, unless REQUIRE_BROWSER=1 / REQUIRE_POSTGRES=1 (CI) make them failures.
+system_packages() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing ${missing[*]} for the service's tests (about 1-2 minutes)..." >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+      || echo "could not install ${missing[*]}: the tests that need them will not run" >&2
   fi
 }
 
@@ -42,7 +46,7 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-3}
 case "${1:-}" in
   demo) setup demo; shift; exec "$VENV/bin/python" main_thread.py --no-progress "$@" ;;
   # two workers (pytest-xdist): the suite's wall time on 2 cores drops from about 9.5 to 6 minutes
-  test) setup test; browser; shift; exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@" ;;
+  test) setup test; system_packages; shift; exec "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@" ;;
   env) setup env ;;
   *) echo "usage: ./run.sh demo|test|env [args...]" >&2; exit 1 ;;
 esac
