@@ -19,7 +19,12 @@ def run_evaluation(items, detectors, judge, args) -> dict:
     by_max = getattr(args, "score", "judge") == "max"
     if by_max:  # baselines: each source's highest raw detection score, no judge
         judge = MaxScore({d.name: d.spec.manifest.min_score for d in detectors})
-    options = EngineOptions(fps=args.fps, max_frames=args.max_frames, min_score=0.0 if by_max else None)
+    options = EngineOptions(
+        fps=args.fps,
+        max_frames=args.max_frames,
+        min_score=0.0 if by_max else None,
+        defense=getattr(args, "defense", "none"),
+    )
     engine = ScanEngine(detectors, FaceFinder(), judge, options)
     by_source = {}
     for result in tqdm(engine.scan([i.path for i in items]), total=len(items), desc="files", leave=False):

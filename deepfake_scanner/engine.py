@@ -20,6 +20,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from cnn_detector.frozen_graph import FrozenGraphDetector
 from cnn_detector.types import Box, Detection, FrameDetections, Verdict
 from deepfake_scanner.crops import WHOLE_FRAME, crop, expand_box
 from deepfake_scanner.defaults import BATCH_SIZE, FPS, MAX_FRAMES
+from deepfake_scanner.defenses import apply_defense
 from deepfake_scanner.frames import Sampling, read_frames
 from deepfake_scanner.images import DEFAULT_MAX_PIXELS
 from deepfake_scanner.video import VideoFrame
@@ -43,7 +45,8 @@ DETECTION_FLOOR = 0.05
 class EngineOptions:
     """fps / max_frames / max_pixels: how media are read (`deepfake_scanner.frames`);
     queue_size: frames in flight per stage; min_score: reporting threshold for every detector
-    (None: each detector's own)."""
+    (None: each detector's own); defense: the round trip the detectors' inputs go through
+    (`deepfake_scanner.defenses`; faces are found on the frame as decoded)."""
 
     fps: float = FPS
     max_frames: int = MAX_FRAMES
@@ -51,6 +54,13 @@ class EngineOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     queue_size: int = 8
     batch_size: int = BATCH_SIZE
+    defense: str = "none"  # `deepfake_scanner.defenses`: what the detectors' inputs go through
+
+    def __post_init__(self) -> None:
+        from deepfake_scanner.defenses import DEFENSES
+
+        if self.defense not in DEFENSES:
+            raise ValueError(f"defense must be one of {DEFENSES}, got {self.defense!r}")
 
     @property
     def sampling(self) -> Sampling:
@@ -187,6 +197,7 @@ class ScanEngine:
         image = frame.image
         size = (int(image.shape[0]), int(image.shape[1]))
         faces = tuple(self.face_finder.find(image)) if self.face_finder is not None else ()
+        image = apply_defense(image, self.options.defense)
         inputs: dict[str, tuple[list[np.ndarray], list[Box | None]]] = {}
         for detector in self.detectors:
             manifest = detector.spec.manifest
@@ -282,7 +293,8 @@ class ScanEngine:
         length = max(m.clip_frames for m in manifests)
         size = max(max(m.input_size) for m in manifests)
         video = VideoFrames(path, fps=self.options.fps, max_frames=self.options.max_frames)
-        clips = list(track_clips(video, tracks, length=length, size=size))
+        defend = None if self.options.defense == "none" else partial(apply_defense, defense=self.options.defense)
+        clips = list(track_clips(video, tracks, length=length, size=size, transform=defend))
         if not clips:
             return frames
         sound = open_audio(path) if any(m.input == "face_clip_audio" for m in manifests) else None

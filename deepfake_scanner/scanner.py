@@ -47,6 +47,8 @@ class ScanOptions:
         crops only, and the judge, which reads only frames with a face, says ``no_face``).
     threads: scan_many through the threaded pipeline (False: one file after another).
     batch_size: images per TensorFlow call.
+    defense: ``none``, ``resize``, ``jpeg`` or ``both``: a lossy round trip the detectors'
+        inputs go through against adversarial perturbations (`deepfake_scanner.defenses`).
     provenance: read each file's C2PA credentials and known invisible watermarks into
         ``verdict.provenance`` (`deepfake_scanner.provenance`); never changes the judgement.
     """
@@ -63,6 +65,7 @@ class ScanOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     queue_size: int = 8
     provenance: bool = True
+    defense: str = "none"
 
     def __post_init__(self) -> None:
         if not self.fps > 0 or self.max_frames < 1:
@@ -73,6 +76,10 @@ class ScanOptions:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        from deepfake_scanner.defenses import DEFENSES
+
+        if self.defense not in DEFENSES:
+            raise ValueError(f"defense must be one of {DEFENSES}, got {self.defense!r}")
 
     @property
     def engine(self) -> EngineOptions:
@@ -83,6 +90,7 @@ class ScanOptions:
             max_pixels=self.max_pixels,
             queue_size=self.queue_size,
             batch_size=self.batch_size,
+            defense=self.defense,
         )
 
 

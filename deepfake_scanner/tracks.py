@@ -8,7 +8,8 @@ frames a second for faces that do not cross each other. Clips are cut from every
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -97,14 +98,18 @@ def track_clips(
     length: int = CLIP_LENGTH,
     size: int = CLIP_SIZE,
     margin: float = CLIP_MARGIN,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Iterator[Clip]:
     """One clip per track and sampled frame it was seen on: the ``length`` frames from that
     frame on, cropped around the track's box (the nearest sampled one). Clips come out as they
-    fill; one cut short by the end of the video is dropped."""
+    fill; one cut short by the end of the video is dropped. ``transform``: applied to each whole
+    frame a clip is cut from (an input defense)."""
     starts = {(t.track_id, f.frame_index): t for t in tracks for f in t.faces}
     filling: list[tuple[FaceTrack, int, float, Box, list[np.ndarray]]] = []
     for frame, _sampled in video.every_frame():
         height, width = frame.image.shape[:2]
+        if transform is not None and (filling or any(k[1] == frame.index for k in starts)):
+            frame = dataclasses.replace(frame, image=transform(frame.image))
         for key in [k for k in starts if k[1] == frame.index]:
             track = starts.pop(key)
             first = expand_box(track.box_at(frame.index), margin, (height, width))

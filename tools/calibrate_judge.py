@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return parts
     judge, detectors = parts
     # 16 frames a video (not the scan's 120): thousands of inputs in minutes
-    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=FPS, max_frames=16))
+    engine = ScanEngine(detectors, FaceFinder(), judge, EngineOptions(fps=FPS, max_frames=16, defense=args.defense))
     found, fired = real_probabilities(engine, judge, args.factory, args.share, args.copies)
     for detector in detectors:
         detector.close()

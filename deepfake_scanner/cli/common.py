@@ -15,6 +15,7 @@ from cnn_detector.errors import DeepfakeScannerError
 from cnn_detector.frozen_graph import FrozenGraphDetector, LoadOptions, load_usable_detectors
 from cnn_detector.registry import DETECTORS_ENV, DetectorScan, DetectorSpec, discover_detectors, roots_from_environment
 from deepfake_scanner.defaults import BATCH_SIZE
+from deepfake_scanner.defenses import DEFENSES
 from rnn_judge.judge import Judge, JudgeError
 
 EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED = 0, 1, 2
@@ -112,6 +113,13 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--skip-detectors", metavar="A,B", type=_names, default=[], help="leave these detectors out")
     group.add_argument(
         "--batch-size", type=int, default=BATCH_SIZE, help=f"images per TensorFlow call (default {BATCH_SIZE})"
+    )
+    group.add_argument(
+        "--defense",
+        choices=DEFENSES,
+        default="none",
+        help="a lossy round trip before the detectors against adversarial perturbations: resize (1/3 and back), "
+        "jpeg (quality 15) or both (default none; measured in README, 'Attacks and defenses')",
     )
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
 
@@ -216,7 +224,11 @@ def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
         return EXIT_OK
     try:
         shared = ScanOptions(
-            only=tuple(args.only_detectors), skip=tuple(args.skip_detectors), batch_size=args.batch_size, **options
+            only=tuple(args.only_detectors),
+            skip=tuple(args.skip_detectors),
+            batch_size=args.batch_size,
+            defense=getattr(args, "defense", "none"),
+            **options,
         )
         scanner = Scanner.open(detector_roots(args), args.judge if judge else None, shared)
     except (JudgeError, DeepfakeScannerError) as err:
