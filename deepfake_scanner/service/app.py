@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from deepfake_scanner.service.database import default_url, migrate, open_engine, session_factory
 from deepfake_scanner.service.jobs import JobRunner, frame_path, publish
 from deepfake_scanner.service.models import DEEPFAKE_TAG, Moderator, Post, Report, Scan, now
-from deepfake_scanner.service.uploads import MAX_FIELD_BYTES, UploadError, receive_upload
+from deepfake_scanner.service.uploads import MAX_FIELD_BYTES, UploadError, clear_incoming, receive_upload
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,9 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
             from deepfake_scanner import Scanner, ScanOptions
 
             owned = Scanner.open(options=ScanOptions(**settings.scanner_options))
+        cleared = clear_incoming(Path(settings.data_dir) / "incoming")
+        if cleared:
+            log.info("removed %d upload(s) cut off by an earlier process", cleared)
         runner = JobRunner(sessions, scanner or owned, settings.data_dir, settings.workers)
         app.state.sessions, app.state.runner, app.state.scanner = sessions, runner, scanner or owned
         runner.start()
@@ -287,23 +290,25 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
         scan, _, fields = await stored_scan(request)
         with sessions(request).begin() as session:
             post = Post(caption=fields.get("caption", ""), scan_id=scan.id, status="scanning", tags="")
-            current = session.get(Scan, scan.id)
-            if current.status in ("done", "error"):
-                publish(
-                    post, (json.loads(current.result) if current.result else {}).get("verdict") or {}, current.status
-                )
             session.add(post)
+        with sessions(request).begin() as session:  # the scan may have ended before the post was in
+            post, current = session.get(Post, post.id), session.get(Scan, scan.id)
+            if current.status in ("done", "error") and post.status == "scanning":
+                verdict = (json.loads(current.result) if current.result else {}).get("verdict") or {}
+                publish(post, verdict, current.status)
             session.flush()
             body = post_json(post, current)
         return JSONResponse(body, status_code=202 if body["status"] == "scanning" else 201)
 
     @app.get("/api/posts")
     def list_posts(request: Request, limit: int = 50, offset: int = 0):
+        """The feed: published posts, newest first (a post being scanned is seen by its id only)."""
         limit = max(1, min(limit, 200))
         with sessions(request)() as session:
             rows = session.execute(
                 select(Post, Scan)
                 .join(Scan, Scan.id == Post.scan_id)
+                .where(Post.status == "published")
                 .order_by(Post.id.desc())
                 .limit(limit)
                 .offset(max(0, offset))
@@ -326,8 +331,15 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
             if post is None:
                 raise HTTPException(404, "no such post")
             scan = session.get(Scan, post.scan_id)
-        too_busy(request)
-        rescan = new_scan(request, scan.sha256, scan.filename, Path(scan.media_path), scan.media_kind, scan.size)
+        with sessions(request)() as session:  # a rescan of these bytes already waiting serves this report too
+            rescan = session.scalar(
+                select(Scan)
+                .where(Scan.sha256 == scan.sha256, Scan.status.in_(("queued", "running")), Scan.id != scan.id)
+                .limit(1)
+            )
+        if rescan is None:
+            too_busy(request)
+            rescan = new_scan(request, scan.sha256, scan.filename, Path(scan.media_path), scan.media_kind, scan.size)
         with sessions(request).begin() as session:
             report = Report(post_id=post_id, reason=body.reason, scan_id=rescan.id, status="open", decision="", note="")
             session.add(report)
@@ -356,8 +368,6 @@ def create_app(settings: ServiceSettings, scanner=None) -> FastAPI:
             post = session.get(Post, report.post_id)
             others = [t for t in post.tags.split() if t != DEEPFAKE_TAG]
             post.tags = " ".join(([DEEPFAKE_TAG] if body.decision == "fake" else []) + others)
-            if post.status == "scanning":
-                post.status, post.published_at = "published", now()
             session.flush()
             return report_json(report, session.get(Scan, report.scan_id))
 

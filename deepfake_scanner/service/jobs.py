@@ -1,10 +1,12 @@
 """Scan jobs that survive a restart: the queue is the ``scans`` table itself.
 
 N worker threads share one `Scanner`. A worker claims the oldest queued scan with one
-conditional UPDATE (queued -> running), so no two workers, nor two service processes on one
-database, run the same scan. The result is written with another (running -> done), so it is
-written once. On start, scans left ``running`` by a process that died go back to ``queued``:
-they had not finished, so running them again finishes them exactly once.
+conditional UPDATE (queued -> running), so no two workers run the same scan. The result is
+written with another (running -> done), so it is written once. On start, scans left ``running``
+by a process that died go back to ``queued``: they had not finished, so running them again
+finishes them exactly once; one interrupted MAX_ATTEMPTS times (its media takes the process
+down) is given up as an error. One service process per database: a second one starting would
+requeue the first one's running scans (owners and heartbeats would lift that).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from deepfake_scanner.service.results import annotated_frame, scan_record
 log = logging.getLogger(__name__)
 
 RUNNING_PROGRESS = 0.1  # a running scan's progress until it ends (the scanner reports no steps)
+MAX_ATTEMPTS = 3  # a scan interrupted this many times (its media crashes the process) is given up
 
 
 def frame_path(data_dir: Path, scan_id: str) -> Path:
@@ -44,11 +47,24 @@ class JobRunner:
     def start(self) -> int:
         """Requeue what a stopped process left running, start the workers; the requeued count."""
         with self.sessions.begin() as session:
+            given_up = session.execute(  # media that took the process down each time it was scanned
+                update(Scan)
+                .where(Scan.status == "running", Scan.attempts >= MAX_ATTEMPTS)
+                .values(
+                    status="error",
+                    progress=1.0,
+                    finished_at=now(),
+                    error=f"the scan was interrupted {MAX_ATTEMPTS} times; not tried again",
+                )
+            ).rowcount
+            for post in session.scalars(select(Post).join(Scan, Scan.id == Post.scan_id).where(Scan.status == "error")):
+                if post.status == "scanning":
+                    publish(post, {}, "error")
             requeued = session.execute(
                 update(Scan).where(Scan.status == "running").values(status="queued", progress=0.0)
             ).rowcount
-        if requeued:
-            log.info("requeued %d scan(s) left running by an earlier process", requeued)
+        if requeued or given_up:
+            log.info("requeued %d scan(s) left running by an earlier process; gave up on %d", requeued, given_up)
         for k in range(self.workers):
             thread = threading.Thread(target=self._loop, name=f"scan-worker-{k}", daemon=True)
             thread.start()
@@ -71,16 +87,21 @@ class JobRunner:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            scan_id = self._claim()
-            if scan_id is None:
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
-                continue
             try:
-                self._run(scan_id)
-            except Exception as err:  # a bug, not bad media (the scanner turns that into a verdict)
-                log.exception("scan %s failed", scan_id)
-                self._finish(scan_id, "error", None, f"the scan failed: {err!r}")
+                scan_id = self._claim()
+                if scan_id is None:
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+                    continue
+                try:
+                    self._run(scan_id)
+                except Exception as err:  # a bug, not bad media (the scanner turns that into a verdict)
+                    log.exception("scan %s failed", scan_id)
+                    if not self._stop.is_set():
+                        self._finish(scan_id, "error", None, f"the scan failed ({type(err).__name__})")
+            except Exception:  # the database went away for a moment: never lose the worker
+                log.exception("scan worker: database error; retrying in %.0f s", self.poll_s * 5)
+                self._stop.wait(self.poll_s * 5)
 
     def _claim(self) -> str | None:
         with self.sessions.begin() as session:
@@ -102,6 +123,9 @@ class JobRunner:
             scan = session.get(Scan, scan_id)
             path, name = Path(scan.media_path), scan.filename
         result = self.scanner.scan_file(path)
+        if self._stop.is_set():  # shutting down: the scanner may be closing under this scan
+            log.info("scan %s: stopped before its result was written; it is requeued on start", scan_id)
+            return
         record = scan_record(result, name)
         if result.frames:
             jpeg = annotated_frame(path, result, self.scanner.options.engine.sampling)

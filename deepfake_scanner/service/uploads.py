@@ -8,6 +8,7 @@ temporary file is removed on every failure, so a refused or broken upload leaves
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tempfile
@@ -22,11 +23,12 @@ _SIGNATURES = (
     (0, b"\x89PNG\r\n\x1a\n", "image", ".png"),
     (0, b"GIF87a", "image", ".gif"),
     (0, b"GIF89a", "image", ".gif"),
-    (0, b"BM", "image", ".bmp"),
     (4, b"ftyp", "video", ".mp4"),
     (0, b"\x1a\x45\xdf\xa3", "video", ".mkv"),
 )
 MAX_FIELD_BYTES = 10_000  # a caption or reason
+MAX_FIELDS = 8  # text fields per upload
+STILL_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
 MAX_NAME_CHARS = 120
 
 
@@ -39,6 +41,10 @@ class UploadError(Exception):
 
 def sniff(head: bytes) -> tuple[str, str] | None:
     """(kind, extension) of a file from its first bytes, or None when the scanner cannot read it."""
+    if head[:2] == b"BM" and len(head) >= 10 and head[6:10] == b"\0\0\0\0":  # BMP: reserved bytes zero
+        return "image", ".bmp"
+    if head[4:8] == b"ftyp" and head[8:12] in STILL_BRANDS:  # HEIC / AVIF stills: not read by the scanner
+        return None
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image", ".webp"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
@@ -141,6 +147,8 @@ class _Collector:
 
     def part_end(self) -> None:
         if not self._is_file and self._name:
+            if len(self.fields) >= MAX_FIELDS:
+                raise UploadError(413, f"more than {MAX_FIELDS} text fields")
             self.fields[self._name] = self._text.decode("utf-8", "replace")
 
 
@@ -161,13 +169,21 @@ async def receive_upload(
     folder.mkdir(parents=True, exist_ok=True)
     descriptor, name = tempfile.mkstemp(prefix=".upload-", dir=folder)
     path = Path(name)
-    started = time.monotonic()
+    deadline = time.monotonic() + deadline_s
+    done = False
     try:
         with os.fdopen(descriptor, "wb") as handle:
             collector = _Collector(handle, max_bytes, file_field)
             parser = MultipartParser(options[b"boundary"], collector.callbacks())
-            async for chunk in request.stream():
-                if time.monotonic() - started > deadline_s:
+            chunks = request.stream().__aiter__()
+            while True:
+                try:  # a client that stops sending is cut off at the deadline, not waited for
+                    chunk = await asyncio.wait_for(chunks.__anext__(), max(0.0, deadline - time.monotonic()))
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise UploadError(408, f"the upload took longer than {deadline_s:.0f} s") from None
+                if time.monotonic() > deadline:
                     raise UploadError(408, f"the upload took longer than {deadline_s:.0f} s")
                 parser.write(chunk)
             parser.finalize()
@@ -176,7 +192,7 @@ async def receive_upload(
         sniffed = sniff(collector.head)
         if sniffed is None:
             raise UploadError(415, "not an image or video the scanner reads (told by its content, not its name)")
-        return Upload(
+        upload = Upload(
             path,
             display_name(collector.filename),
             collector.size,
@@ -184,12 +200,23 @@ async def receive_upload(
             *sniffed,
             fields=collector.fields,
         )
+        done = True
+        return upload
     except ClientDisconnect:
-        path.unlink(missing_ok=True)
         raise UploadError(400, "the client went away before the upload ended") from None
     except UploadError:
-        path.unlink(missing_ok=True)
         raise
     except Exception as err:  # a malformed body: python-multipart's own errors
-        path.unlink(missing_ok=True)
         raise UploadError(400, f"malformed multipart body ({type(err).__name__})") from None
+    finally:  # also when the handler is cancelled (shutdown): nothing half-written stays
+        if not done:
+            path.unlink(missing_ok=True)
+
+
+def clear_incoming(folder: Path) -> int:
+    """Remove what uploads cut off by a stopped process left in ``folder``; how many."""
+    removed = 0
+    for leftover in Path(folder).glob(".upload-*") if Path(folder).is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed

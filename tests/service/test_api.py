@@ -202,3 +202,36 @@ def test_provenance_is_reported_beside_the_verdict_and_tags_the_post(service, tm
     assert client.get(f"/api/posts/{post['id']}").json()["tags"] == ["#AIGenerated"]
     lines = _main_thread_verdicts(tmp_path, [signed])
     assert lines["generated.jpg"]["provenance"]["c2pa_ai"] == "generated"  # the CLI's JSON lines carry it too
+
+
+def test_a_scan_interrupted_too_often_is_given_up_and_its_post_not_published(tmp_path, scanner):
+    from deepfake_scanner.service.app import ServiceSettings, open_database
+    from deepfake_scanner.service.jobs import MAX_ATTEMPTS
+    from deepfake_scanner.service.models import Post, Scan
+
+    data = tmp_path / "data"
+    engine, sessions = open_database(ServiceSettings(data_dir=data))
+    with sessions.begin() as session:  # what a process that died on this media each time leaves
+        session.add(
+            Scan(
+                id="a" * 32,
+                sha256="0" * 64,
+                filename="crash.mp4",
+                media_path=str(FAKE_VIDEO),
+                media_kind="video",
+                size=1,
+                status="running",
+                progress=0.1,
+                attempts=MAX_ATTEMPTS,
+                error="",
+            )
+        )
+        session.flush()
+        session.add(Post(caption="x", scan_id="a" * 32, status="scanning", tags=""))
+    engine.dispose()
+    with make_service(data, scanner) as (client, _):
+        scan = client.get(f"/api/scans/{'a' * 32}").json()
+        assert scan["status"] == "error" and "interrupted" in scan["error"]
+        assert client.get("/api/posts/1").json()["status"] == "rejected"
+        assert client.get("/api/posts").json() == []  # the feed shows published posts only
+    assert sum(scanner.calls.values()) == 0

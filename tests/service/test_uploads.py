@@ -114,3 +114,39 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path):
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()
+
+
+def test_a_client_that_stops_sending_is_cut_off_at_the_deadline(tmp_path):
+    async def receive():
+        if not sent:
+            sent.append(1)
+            return {"type": "http.request", "body": _body(b"\xff\xd8\xff" + b"x" * 100)[:60], "more_body": True}
+        await asyncio.sleep(3600)  # never another byte
+
+    sent: list[int] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/scans",
+        "headers": [(b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode())],
+    }
+    with pytest.raises(UploadError) as refused:
+        asyncio.run(receive_upload(Request(scope, receive), tmp_path, 10**6, deadline_s=0.3))
+    assert refused.value.status == 408 and list(tmp_path.iterdir()) == []
+
+
+def test_text_fields_are_capped_in_number_as_well_as_size(tmp_path):
+    fields = "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f{k}"\r\n\r\nx\r\n' for k in range(20)
+    ).encode()
+    body = fields + _body(FAKE_IMAGE.read_bytes())
+    with pytest.raises(UploadError) as refused:
+        asyncio.run(receive_upload(_request(_chunks(body)), tmp_path, 10**7))
+    assert refused.value.status == 413 and list(tmp_path.iterdir()) == []
+
+
+def test_stills_the_scanner_cannot_read_are_refused_by_content():
+    assert sniff(b"BM6\x00\x0c\x00\x00\x00\x00\x006\x00\x00\x00") == ("image", ".bmp")
+    assert sniff(b"BMany text that starts so") is None
+    assert sniff(b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00") is None
+    assert sniff(b"\x00\x00\x00\x1cftypisom\x00\x00\x02\x00") == ("video", ".mp4")

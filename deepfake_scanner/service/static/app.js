@@ -52,6 +52,7 @@ $("post").addEventListener("click", () => upload("/api/posts", true));
 async function follow(scanId, refreshPosts) {
   for (;;) {
     const response = await fetch("/api/scans/" + encodeURIComponent(scanId));
+    if (!response.ok) { $("upload-status").textContent = "The scan could not be followed (" + response.status + ")."; return; }
     const scan = await response.json();
     if (scan.status === "done" || scan.status === "error") { showScan(scan); break; }
     $("upload-status").textContent = "Scan " + scan.status + "...";
