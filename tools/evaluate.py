@@ -83,6 +83,7 @@ def evaluate_wild(args) -> int:
     selection += ["--only-detectors", ",".join(args.only_detectors)] if args.only_detectors else []
     selection += ["--skip-detectors", ",".join(args.skip_detectors)] if args.skip_detectors else []
     selection += ["--threshold", str(args.threshold)] if args.threshold is not None else []
+    selection += ["--defense", args.defense] if args.defense != "none" else []
     base = "gan_face" if not args.only_detectors or "gan_face" in args.only_detectors else ""
     runs = {
         "system": [*selection, "--widening", "--base", base],
