@@ -72,7 +72,7 @@ def measure(factory: Path, limit: int, steps: int, seed: int) -> dict:
             attacked[f"fgsm {eps}/255"] = fgsm(graph, clean, eps)
             attacked[f"pgd {eps}/255"] = pgd(graph, clean, eps, steps, rng)
         graph.close()
-        adversarial[spec.name] = attacked[f"pgd {EPSILONS[-1]}/255"]
+        adversarial[spec.name] = (clean, attacked[f"pgd {EPSILONS[-1]}/255"])
         row = {"fakes": len(clean), "reals": len(reals), "methods": list(spec.manifest.algorithms), "recall": {}}
         for defense in DEFENSE_ORDER:
             row["recall"][defense] = {name: flagged(detector, defended(x, defense)) for name, x in attacked.items()}
@@ -81,13 +81,11 @@ def measure(factory: Path, limit: int, steps: int, seed: int) -> dict:
         results["detectors"][spec.name] = row
         log.info("%s: %s", spec.name, json.dumps(row["recall"]["none"]))
     transfer = {}
-    for source, examples in adversarial.items():
-        transfer[source] = {
-            target: flagged(
-                detectors[target], to_input(list(examples), tuple(detectors[target].spec.manifest.input_size))
-            )
-            for target in adversarial
-        }
+    for source, (clean, examples) in adversarial.items():
+        transfer[source] = {}
+        for target in adversarial:
+            size = tuple(detectors[target].spec.manifest.input_size)
+            transfer[source][target] = [flagged(detectors[target], to_input(list(x), size)) for x in (clean, examples)]
     results["transfer_pgd_8"] = transfer
     for detector in detectors.values():
         detector.close()
@@ -114,14 +112,15 @@ def markdown(results: dict) -> str:
     names = list(results["transfer_pgd_8"])
     lines += [
         "",
-        "Transfer: recall of each detector (columns) on the PGD 8/255 examples made on another (rows),",
-        "resized to its own input; the diagonal is the white-box attack.",
+        "Transfer: recall of each detector (columns) on the fakes of another's methods (rows), clean ->",
+        "PGD 8/255 made on that other detector, resized to its own input; the diagonal is the white-box attack.",
         "",
         "| made on \\ scored by | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
     for source in names:
-        lines.append(f"| {source} | " + " | ".join(f"{results['transfer_pgd_8'][source][t]:.2f}" for t in names) + " |")
+        cells = (results["transfer_pgd_8"][source][t] for t in names)
+        lines.append(f"| {source} | " + " | ".join(f"{c:.2f} -> {a:.2f}" for c, a in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
