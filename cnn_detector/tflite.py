@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnn_detector.boxes import iou_one_to_many
+
 NMS_OP = "CombinedNonMaxSuppression"
 CONTRACT_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
 
@@ -79,17 +81,6 @@ def convert(graph_def, input_size: tuple[int, int], precision: str = "float16") 
     return converter.convert(), nms
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    y0 = np.maximum(box[0], others[:, 0])
-    x0 = np.maximum(box[1], others[:, 1])
-    y1 = np.minimum(box[2], others[:, 2])
-    x1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(y1 - y0, 0, None) * np.clip(x1 - x0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-12)
-
-
 def combined_nms(
     boxes: np.ndarray, scores: np.ndarray, nms: NmsParameters, input_size: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,7 +99,7 @@ def combined_nms(
             best = order[0]
             kept.append((float(column[best]), c, best))
             chosen += 1
-            order = order[1:][_iou(boxes[best], boxes[order[1:]]) <= nms.iou]
+            order = order[1:][iou_one_to_many(boxes[best], boxes[order[1:]]) <= nms.iou]
     kept.sort(key=lambda k: -k[0])
     kept = kept[: nms.total]
     height, width = input_size

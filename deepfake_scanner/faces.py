@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_detector.boxes import iou_one_to_many
 from cnn_detector.types import Box
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -55,17 +56,6 @@ def blazeface_anchors() -> np.ndarray:
     return np.array(centres, np.float32)
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    y0 = np.maximum(box[0], others[:, 0])
-    x0 = np.maximum(box[1], others[:, 1])
-    y1 = np.minimum(box[2], others[:, 2])
-    x1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(y1 - y0, 0, None) * np.clip(x1 - x0, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
-
-
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou: float = 0.3):
     """MediaPipe's weighted non-max suppression: overlapping boxes are averaged by score."""
     order = np.argsort(-scores)
@@ -75,7 +65,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray, iou:
     for i in range(len(scores)):
         if not remaining[i]:
             continue
-        overlap = remaining & (_iou(boxes[i], boxes) >= iou)
+        overlap = remaining & (iou_one_to_many(boxes[i], boxes) >= iou)
         weights = scores[overlap][:, None]
         box = (boxes[overlap] * weights).sum(0) / weights.sum()
         pts = (points[overlap] * weights[:, :, None]).sum(0) / weights.sum()
@@ -136,7 +126,7 @@ class FaceFinder:
         kept, taken = [], np.zeros(len(found), bool)
         for i in np.argsort([-f.score for f in found]):
             if not taken[i]:
-                taken |= _iou(boxes[i], boxes) >= 0.3
+                taken |= iou_one_to_many(boxes[i], boxes) >= 0.3
                 kept.append(found[i])
         return kept
 
