@@ -6,8 +6,10 @@ NMS, which TFLite lacks, is done in NumPy by cnn_detector/tflite.py), refused if
 or flex ops. Each form is run on held-out factory crops against the frozen graph: the largest
 difference of the top score, and how often the two agree on "a detection at min_score". Sizes
 and per-image latency on this machine. Writes OUT/<detector>/model_<precision>.tflite,
-OUT/<detector>/nms.json and OUT/tflite.md / tflite.json. The judge, int8 models, the
-registry's `runtime: tflite` and the runner without TensorFlow are still to come.
+OUT/<detector>/nms.json, and the judge (rnn_judge/tflite.py: frames and detector streams padded
+to a fixed shape) as OUT/judge_<precision>.tflite, compared with the judge on 40 random sparse
+sequences; OUT/tflite.md / tflite.json. int8 models, the registry's `runtime: tflite` and the
+runner without TensorFlow are still to come.
 """
 
 from __future__ import annotations
@@ -76,7 +78,41 @@ def measure(factory: Path, out: Path, limit: int) -> dict:
             }
         results["detectors"][spec.name] = row
         log.info("%s: %s", spec.name, json.dumps(row))
+    results["judge"] = judge_parity(out)
     return results
+
+
+def judge_parity(out: Path, sources: int = 40) -> dict:
+    """The judge in TFLite (frames and streams padded) against the judge, on ``sources`` random
+    sparse sequences of 1-120 frames and 1-8 detector streams."""
+    import tensorflow as tf
+
+    from cnn_detector.atomic_file import atomic_write_bytes
+    from rnn_judge.judge import Judge
+    from rnn_judge.tflite import TfliteJudge, convert_judge
+
+    judge = Judge.load()
+    rng = np.random.default_rng(0)
+    sequences = []
+    for _ in range(sources):
+        x = np.zeros((int(rng.integers(1, 121)), int(rng.integers(1, 9)), judge.config.num_features), np.float32)
+        firing = rng.random(x.shape[:2]) < 0.3
+        x[firing] = rng.random((int(firing.sum()), x.shape[2]))
+        sequences.append(x)
+    reference = np.array([judge.run(x).probability for x in sequences])
+    row = {}
+    for precision in PRECISIONS:
+        model = convert_judge(judge, precision=precision)
+        atomic_write_bytes(out / f"judge_{precision}.tflite", model)
+        tflite = TfliteJudge(model, tf.lite.Interpreter)
+        got = np.array([tflite.probability(x) for x in sequences])
+        same = np.mean((got >= judge.threshold) == (reference >= judge.threshold))
+        row[precision] = {
+            "bytes": len(model),
+            "max_probability_difference": round(float(np.max(np.abs(got - reference))), 5),
+            "same_verdict": round(float(same), 4),
+        }
+    return row
 
 
 def markdown(results: dict) -> str:
@@ -99,6 +135,12 @@ def markdown(results: dict) -> str:
                 f"{form['bytes'] / 1e6:.2f} | {form['ms_per_image']:.1f} | {form['max_top_score_difference']:.4f} | "
                 f"{form['same_decision_at_min_score']:.3f} |"
             )
+    judge = results.get("judge", {})
+    if judge:
+        lines += ["", "| judge | TFLite KB | max probability difference | same verdict |", "|---|---|---|---|"]
+        for precision, row in judge.items():
+            difference, same = row["max_probability_difference"], row["same_verdict"]
+            lines.append(f"| {precision} | {row['bytes'] / 1e3:.0f} | {difference:.5f} | {same:.3f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,41 @@
+"""The shipped judge as TFLite gives the probabilities the judge gives, for stills and videos,
+with frames and detector streams padded to the model's fixed shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnn_judge.tflite import TfliteJudge, convert_judge
+
+
+@pytest.fixture(scope="module")
+def judge():
+    from rnn_judge.judge import Judge
+
+    return Judge.load()
+
+
+def _sources(features: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    sources = []
+    for frames, streams in ((1, 6), (8, 6), (40, 5), (120, 7)):
+        x = np.zeros((frames, streams, features), np.float32)
+        firing = rng.random((frames, streams)) < 0.3  # detectors fire on some frames only
+        x[firing] = rng.random((int(firing.sum()), features)).astype(np.float32)
+        sources.append(x)
+    return sources
+
+
+@pytest.mark.parametrize("precision, tolerance", [("float32", 1e-4), ("float16", 0.02)])
+def test_the_tflite_judge_gives_the_judges_probabilities(judge, precision, tolerance):
+    import tensorflow as tf
+
+    model = convert_judge(judge, precision=precision)
+    ops = {op["op_name"] for op in tf.lite.Interpreter(model_content=model)._get_ops_details()}
+    assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops) and "WHILE" in ops
+    tflite = TfliteJudge(model, tf.lite.Interpreter)
+    for source in _sources(judge.config.num_features):
+        assert abs(tflite.probability(source) - judge.run(source).probability) < tolerance, source.shape
+    with pytest.raises(ValueError, match="at most"):
+        tflite.probability(np.zeros((121, 1, judge.config.num_features), np.float32))
