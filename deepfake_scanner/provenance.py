@@ -4,9 +4,9 @@
   actions declare the media AI-generated (IPTC digital source type ``trainedAlgorithmicMedia``)
   or AI-edited (``compositeWithTrainedAlgorithmicMedia``, ``compositeSynthetic``), and whether
   the signature validates.
-- **Invisible watermarks** (`invisible-watermark`, DWT-DCT): those the Stable Diffusion reference
-  scripts embed (v1 ``StableDiffusionV1``, v2 ``SDV2``, SDXL's 48 bits) and the one this
-  project's fake factory embeds (`FACTORY_MARK`).
+- **Invisible watermarks** (`invisible-watermark`): those the Stable Diffusion reference scripts
+  embed with DWT-DCT (v1 ``StableDiffusionV1``, v2 ``SDV2``, SDXL's 48 bits), and the one this
+  project's fake factory embeds in the fakes it exports (`FACTORY_MARK`, DWT-DCT-SVD).
 
 Both are reported as their own fields next to the judge's verdict (`Verdict.provenance`); they
 never change it. A
@@ -28,23 +28,28 @@ from cnn_detector.types import Provenance
 
 log = logging.getLogger(__name__)
 
-FACTORY_MARK = b"DFScanFactory"  # what cnn_detector's fake factory embeds in its fakes
+FACTORY_MARK = b"DFScanFactory"  # what cnn_detector's fake factory embeds in the fakes it exports
+# The factory's own mark uses the library's DWT-DCT-SVD method. On 64 share stills it read back
+# 64 times losslessly and 64 times after JPEG 90, where plain DWT-DCT managed 32 and 0
+# (docs/experiments/watermarks/survival.py).
+FACTORY_METHOD = "dwtDctSvd"
 SDXL_BITS = [int(b) for b in bin(0b101100111110110010010000011110111011000110011110)[2:]]
-# name -> ("bytes", payload) or ("bits", payload), all read with DWT-DCT
+# name -> ("bytes" or "bits", payload, method)
 WATERMARKS = {
-    "deepfake-scanner-factory": ("bytes", FACTORY_MARK),
-    "stable-diffusion-v1": ("bytes", b"StableDiffusionV1"),
-    "stable-diffusion-v2": ("bytes", b"SDV2"),
-    "stable-diffusion-xl": ("bits", SDXL_BITS),
+    "deepfake-scanner-factory": ("bytes", FACTORY_MARK, FACTORY_METHOD),
+    "stable-diffusion-v1": ("bytes", b"StableDiffusionV1", "dwtDct"),
+    "stable-diffusion-v2": ("bytes", b"SDV2", "dwtDct"),
+    "stable-diffusion-xl": ("bits", SDXL_BITS, "dwtDct"),
 }
 MIN_WATERMARK_SIDE = 256  # DWT-DCT marks live in 4x4 blocks of the half-resolution band
 # Generators write at most about this many pixels (SDXL: 1024 x 1024 and its aspect variants);
 # a larger still is not a generator's own output, and each mark costs ~0.6 s per 3 Mpx to read.
 MAX_WATERMARK_PIXELS = 1536 * 1024
 AI_GENERATED = ("trainedAlgorithmicMedia",)
-# Watermarks are looked for in lossless stills only: DWT-DCT marks do not survive JPEG (measured:
-# none of 66 factory marks read back after JPEG at quality 90), and reading costs ~0.2 s a still.
-WATERMARK_SUFFIXES = (".png", ".bmp", ".webp", ".tif", ".tiff")
+# The DWT-DCT marks (Stable Diffusion's) are looked for in lossless stills only: they do not survive
+# JPEG (none of 64 after quality 90), and each costs ~0.05 s a still to read. The factory's
+# DWT-DCT-SVD mark survives JPEG and is looked for in every still.
+LOSSLESS_SUFFIXES = (".png", ".bmp", ".webp", ".tif", ".tiff")
 AI_EDITED = ("compositeWithTrainedAlgorithmicMedia", "compositeSynthetic")
 
 
@@ -71,27 +76,31 @@ def _imwatermark():
     return imwatermark
 
 
-def embed_watermark(image_bgr: np.ndarray, payload: bytes = FACTORY_MARK) -> np.ndarray:
-    """``image_bgr`` (uint8) with ``payload`` embedded by DWT-DCT; unchanged when too small."""
+def embed_watermark(image_bgr: np.ndarray, payload: bytes = FACTORY_MARK, method: str = FACTORY_METHOD) -> np.ndarray:
+    """``image_bgr`` (uint8) with ``payload`` embedded (the factory's mark by default);
+    unchanged when too small."""
     if min(image_bgr.shape[:2]) < MIN_WATERMARK_SIDE:
         return image_bgr
     encoder = _imwatermark().WatermarkEncoder()
     encoder.set_watermark("bytes", payload)
-    return encoder.encode(image_bgr, "dwtDct")
+    return encoder.encode(image_bgr, method)
 
 
-def read_watermarks(image_bgr: np.ndarray) -> tuple[str, ...]:
-    """Names of the WATERMARKS found in ``image_bgr`` (exact payload match)."""
+def read_watermarks(image_bgr: np.ndarray, lossless: bool = True) -> tuple[str, ...]:
+    """Names of the WATERMARKS found in ``image_bgr``; a still that went through a lossy codec
+    (``lossless`` False) is searched for the marks that survive one only."""
     if image_bgr is None or image_bgr.ndim != 3 or min(image_bgr.shape[:2]) < MIN_WATERMARK_SIDE:
         return ()
     if image_bgr.shape[0] * image_bgr.shape[1] > MAX_WATERMARK_PIXELS:
         return ()
     decoder_class = _imwatermark().WatermarkDecoder
     found = []
-    for name, (kind, payload) in WATERMARKS.items():
+    for name, (kind, payload, method) in WATERMARKS.items():
+        if not lossless and method == "dwtDct":
+            continue
         length = len(payload) * 8 if kind == "bytes" else len(payload)
         try:
-            decoded = decoder_class(kind, length).decode(image_bgr, "dwtDct")
+            decoded = decoder_class(kind, length).decode(image_bgr, method)
         except Exception:  # a decoder failure is "not found"
             continue
         if _bit_errors(decoded, kind, payload) <= length // 12:
@@ -163,12 +172,16 @@ def read_provenance(path: Path | str, image_bgr: np.ndarray | None = None) -> Pr
         errors.append(f"C2PA: {err}")
     watermarks: tuple[str, ...] = ()
     try:
-        if image_bgr is None and path.suffix.lower() in WATERMARK_SUFFIXES:
-            import cv2
+        lossless = path.suffix.lower() in LOSSLESS_SUFFIXES
+        if image_bgr is None:
+            from deepfake_scanner.video import is_video
 
-            image_bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if not is_video(path):
+                import cv2
+
+                image_bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image_bgr is not None:
-            watermarks = read_watermarks(image_bgr)
+            watermarks = read_watermarks(image_bgr, lossless)
     except Exception as err:
         errors.append(f"watermark: {err}")
     return Provenance(watermarks, ai, generator, validation, "; ".join(errors))

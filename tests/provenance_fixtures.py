@@ -95,10 +95,10 @@ def sign_c2pa(
 WATERMARK_BASE = Path(__file__).resolve().parents[1] / "samples" / "real_img41.jpg"
 
 
-def watermarked(kind: str, payload) -> np.ndarray:
+def watermarked(kind: str, payload, method: str = "dwtDct") -> np.ndarray:
     """WATERMARK_BASE (BGR) with ``payload`` embedded by the invisible-watermark library."""
     from deepfake_scanner.provenance import _imwatermark
 
     encoder = _imwatermark().WatermarkEncoder()
     encoder.set_watermark(kind, payload)
-    return encoder.encode(cv2.imread(str(WATERMARK_BASE), cv2.IMREAD_COLOR), "dwtDct")
+    return encoder.encode(cv2.imread(str(WATERMARK_BASE), cv2.IMREAD_COLOR), method)

@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reencode-min-scale", type=float, default=0.4, help="lowest random resize of each crop")
     parser.add_argument("--jpeg-min", type=int, default=30, help="lowest random JPEG quality of each crop")
     parser.add_argument("--max-side", type=int, default=320, help="longest side of a stored crop")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="also write each fake as PNG with the factory's invisible watermark here (for sharing; "
+        "the training crops stay unmarked)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -47,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         reencode_min_scale=args.reencode_min_scale,
         jpeg_min=args.jpeg_min,
         max_side=args.max_side,
+        export_dir=args.export,
     )
     from tqdm import tqdm
 
@@ -67,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         time.perf_counter() - started,
         len(factory.skipped),
     )
+    if args.export:
+        log.info(
+            "exported %d fakes with the factory's watermark to %s (%d too small to carry it)",
+            factory.exported,
+            args.export,
+            factory.unmarked,
+        )
     return EXIT_OK
 
 

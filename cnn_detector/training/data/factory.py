@@ -38,7 +38,10 @@ INDEX_COLUMNS = ("image", "split", "method", "label", "source", "source_folder",
 @dataclass(frozen=True)
 class FactoryOptions:
     """margin: face margin of the crops (the detectors' face_margin); max_side: longest side
-    of a stored crop; per_real: manipulated copies of each real face per method."""
+    of a stored crop; per_real: manipulated copies of each real face per method. export_dir:
+    where each fake is also written as made (before the shared re-encoding), as PNG carrying the
+    factory's invisible watermark (`deepfake_scanner.provenance`), for sharing. The training
+    crops stay unmarked: a mark on fakes only would be a class shortcut."""
 
     seed: int = 0
     margin: float = 0.3
@@ -49,6 +52,7 @@ class FactoryOptions:
     methods: tuple[str, ...] = MADE_METHODS
     reencode_min_scale: float = 0.4
     jpeg_min: int = 30
+    export_dir: Path | None = None  # also write each fake as PNG with the factory's watermark
 
 
 @dataclass
@@ -86,6 +90,7 @@ class FakeFactory:
         self.donors: dict[str, list[Face]] = {}
         self.rows: list[dict[str, str]] = []
         self.skipped: list[str] = []
+        self.exported = self.unmarked = 0  # fakes exported with the watermark, and those too small for it
 
     def find_face(self, image: np.ndarray) -> Face | None:
         """The largest face the mesh confirms, with its 468 landmarks."""
@@ -139,6 +144,8 @@ class FakeFactory:
                 return
             objects.append(VocObject(method, xmin, ymin, xmax, ymax))
         stem = f"{source_stem(item.relative)}_{tag}_{method}"
+        if region is not None and self.options.export_dir is not None:
+            self._export(image, Path(self.options.export_dir) / item.split / method / f"{stem}.png")
         folder = self.out_dir / item.split / method
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_writer(folder / f"{stem}.jpg", "wb") as handle:
@@ -164,6 +171,24 @@ class FakeFactory:
         if self._trace is not None:
             self.draws[self.rows[-1]["image"]] = dict(self._trace)
         self._forget_draws()
+
+    def _export(self, image: np.ndarray, path: Path) -> None:
+        """A fake as made, as PNG with the factory's watermark, written only when the mark reads
+        back (it cannot go on stills under 256 px); counted either way. No random draw is taken,
+        so the training crops are the same with or without export."""
+        from deepfake_scanner.provenance import FACTORY_MARK, embed_watermark, read_watermarks
+
+        marked = embed_watermark(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), FACTORY_MARK)
+        if "deepfake-scanner-factory" not in read_watermarks(marked):
+            self.unmarked += 1
+            return
+        ok, data = cv2.imencode(".png", marked)
+        if not ok:
+            raise ValueError(f"{path}: PNG encoding failed")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(path, "wb", encoding=None) as handle:
+            handle.write(data.tobytes())
+        self.exported += 1
 
     def _forget_draws(self) -> None:
         if self._trace is not None:
