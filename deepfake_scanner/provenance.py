@@ -159,6 +159,19 @@ def read_c2pa(path: Path) -> tuple[str, str, str]:
     return ai, generator or "unnamed", validation
 
 
+def _still_bgr(path: Path) -> np.ndarray | None:
+    """The still as BGR through the scanner's own safe reader (any file name, a pixel cap
+    against decompression bombs); None when it is too large to search or not readable (the scan
+    itself reports a file it cannot read)."""
+    from cnn_detector.errors import MediaError
+    from deepfake_scanner.images import read_image
+
+    try:
+        return np.ascontiguousarray(read_image(path, MAX_WATERMARK_PIXELS)[..., ::-1])
+    except MediaError:
+        return None
+
+
 def read_provenance(path: Path | str, image_bgr: np.ndarray | None = None) -> Provenance:
     """The provenance of a media file: its C2PA credentials, and for lossless stills
     (``image_bgr``, or the file read here) the known watermarks. A reader that fails is named in
@@ -177,9 +190,7 @@ def read_provenance(path: Path | str, image_bgr: np.ndarray | None = None) -> Pr
             from deepfake_scanner.video import is_video
 
             if not is_video(path):
-                import cv2
-
-                image_bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                image_bgr = _still_bgr(path)
         if image_bgr is not None:
             watermarks = read_watermarks(image_bgr, lossless)
     except Exception as err:

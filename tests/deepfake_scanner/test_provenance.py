@@ -80,3 +80,20 @@ def test_provenance_travels_in_the_json_record_and_only_when_found():
     assert verdict_from_record(record) == verdict
     bare = Verdict("b.png", "ok", False, 0.1, 0.5, "", 1, ("gan_face",), provenance=Provenance())
     assert "provenance" not in verdict_record(bare)
+
+
+def test_any_file_name_and_any_size_is_read_safely(tmp_path):
+    import os
+
+    marked = embed_watermark(cv2.imread(str(WATERMARK_BASE)))
+    odd = tmp_path / os.fsdecode(b"not-utf8-\xff.png")  # OpenCV's own reader crashes on such names
+    ok, data = cv2.imencode(".png", marked)
+    odd.write_bytes(data.tobytes())
+    assert read_provenance(odd).watermarks == ("deepfake-scanner-factory",)
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), cv2.resize(marked, (2000, 1500)))  # over the pixel cap: not searched
+    assert read_provenance(big) == Provenance()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    found = read_provenance(broken)  # no crash: the C2PA reader's complaint is reported, nothing else
+    assert found.watermarks == () and found.c2pa_claim_generator == "" and found.error.startswith("C2PA:")
