@@ -10,6 +10,9 @@ naming the file and why; a stream that breaks part-way ends the iteration and se
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +76,8 @@ class VideoFrames:
     def _video(self, path: Path, every: bool) -> Iterator[tuple[VideoFrame, bool]]:
         import cv2
 
-        capture = cv2.VideoCapture(str(path))
+        opened, link_folder = openable_name(path)
+        capture = cv2.VideoCapture(opened)
         try:
             if not capture.isOpened():
                 raise MediaError(f"{path}: not a readable video (no video stream, or a format FFmpeg cannot decode)")
@@ -116,6 +120,8 @@ class VideoFrames:
                 raise MediaError(f"{path}: no video frames could be decoded (empty, audio-only or corrupt)")
         finally:
             capture.release()
+            if link_folder is not None:
+                shutil.rmtree(link_folder, ignore_errors=True)
 
     def _animated(self, path: Path, every: bool) -> Iterator[tuple[VideoFrame, bool]]:
         from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -151,6 +157,22 @@ class VideoFrames:
             if self.frames_read == 0:
                 raise MediaError(f"{path}: truncated or corrupt animation ({err})") from None
             self.warning = f"{path}: animation broke after {self.frames_read} frames ({err}); judged on the frames read"
+
+
+def openable_name(path: Path) -> tuple[str, str | None]:
+    """A name OpenCV can open ``path`` by, and the temporary folder to remove afterwards (None
+    when the path is usable as is). OpenCV crashes the process on a file name that is not UTF-8
+    (surrogate escapes), so such a file is opened through a symlink with a plain name."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text, None
+    except UnicodeEncodeError:
+        folder = tempfile.mkdtemp(prefix="scanner-video-")
+        suffix = path.suffix.encode("ascii", "ignore").decode("ascii")
+        link = os.path.join(folder, f"video{suffix}")
+        os.symlink(os.fsencode(os.path.abspath(path)), os.fsencode(link))
+        return link, folder
 
 
 def fit_for_processing(image: np.ndarray) -> np.ndarray:

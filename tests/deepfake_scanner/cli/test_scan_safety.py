@@ -338,3 +338,20 @@ def test_detect_video_stopped_by_sigterm_leaves_no_temporary_file(tmp_path, colo
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM, err.decode(errors="replace")
     assert list(out.iterdir()) == [], "no temporary or partial file left"
+
+
+def test_a_video_with_a_non_utf8_name_is_scanned_not_a_crash(tmp_path, colour_args, capfdbinary):
+    import shutil
+
+    from cnn_detector.registry import PROJECT_ROOT
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"clip_\xff\xfe.mp4")  # OpenCV itself crashes the process on this name
+    shutil.copy(PROJECT_ROOT / "samples" / "videos" / "real_hamilton.mp4", odd)
+    output = tmp_path / "v.jsonl"
+    assert main_thread.main(["--input", str(folder), "--output", str(output), *colour_args]) == 0
+    (line,) = output.read_text(encoding="utf-8").splitlines()
+    record = json.loads(line)
+    assert record["source"] == str(odd) and record["status"] in ("ok", "no_face") and record["frames_used"] >= 0
+    assert not list(tmp_path.glob("scanner-video-*"))
