@@ -72,13 +72,21 @@ def convert(graph_def, input_size: tuple[int, int], precision: str = "float16") 
         converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
             handle.name, ["image_tensor"], outputs, input_shapes={"image_tensor": [1, *input_size, 3]}
         )
+    return convert_builtins_only(converter, precision), nms
+
+
+def convert_builtins_only(converter, precision: str) -> bytes:
+    """Run a TFLiteConverter with builtin ops only (no flex or custom op can be emitted) and
+    ``precision`` float32 or float16 weights."""
+    import tensorflow as tf
+
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if precision == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     elif precision != "float32":
         raise ValueError(f"precision must be float32 or float16, got {precision!r}")
-    return converter.convert(), nms
+    return converter.convert()
 
 
 def combined_nms(

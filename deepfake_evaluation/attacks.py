@@ -13,8 +13,6 @@ detector, resized to each other detector's input, scored by it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from cnn_detector.contract import INPUT_NODE
@@ -79,14 +77,6 @@ def pgd(
         _, gradient = graph(x)
         x = np.clip(np.clip(x - eps / 4 * np.sign(gradient), x0 - eps, x0 + eps), 0, 255)
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
-
-
-@dataclass
-class Batch:
-    """Images of one kind in a detector's input space."""
-
-    images: np.ndarray  # uint8 [N, H, W, 3]
-    names: list[str]
 
 
 def top_scores(detector, images: np.ndarray) -> np.ndarray:

@@ -31,14 +31,9 @@ def convert_judge(judge, frames: int = MAX_FRAMES, streams: int = MAX_STREAMS, p
         tf.TensorSpec([1, frames, streams, features], tf.float32, name="features"),
         tf.TensorSpec([1, frames], tf.float32, name="frame_mask"),
     )
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if precision == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif precision != "float32":
-        raise ValueError(f"precision must be float32 or float16, got {precision!r}")
-    return converter.convert()
+    from cnn_detector.tflite import convert_builtins_only
+
+    return convert_builtins_only(tf.lite.TFLiteConverter.from_concrete_functions([concrete], model), precision)
 
 
 class TfliteJudge:

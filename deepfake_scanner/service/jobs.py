@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from cnn_detector.atomic_file import atomic_write_bytes
+from deepfake_scanner.output.verdicts import provenance_from_record
 from deepfake_scanner.service.models import AI_TAG, DEEPFAKE_TAG, Post, Scan, now
 from deepfake_scanner.service.results import annotated_frame, scan_record
 
@@ -168,6 +169,6 @@ def publish(post: Post, verdict: dict, scan_status: str) -> None:
         return
     post.status = "published"
     post.published_at = now()
-    provenance = verdict.get("provenance") or {}
-    declared = bool(provenance.get("c2pa_ai") or provenance.get("watermarks"))
+    provenance = provenance_from_record(verdict.get("provenance"))
+    declared = provenance is not None and provenance.declares_ai
     post.tags = " ".join(t for t, on in ((DEEPFAKE_TAG, verdict.get("is_fake")), (AI_TAG, declared)) if on)
