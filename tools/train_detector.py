@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cnn_detector.registry import PROJECT_ROOT
@@ -40,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         default=DETECTORS_DIR,
         help="where the detector directory is written (default frozen_models/)",
     )
+    parser.add_argument(
+        "--adversarial",
+        type=float,
+        metavar="FRACTION",
+        help="adversarial training: this share of each batch replaced by PGD examples (0.6 = 6 adversarial : 4 "
+        "clean; overrides the recipe's adversarial.fraction)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny model and a few steps: a smoke test")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's last checkpoint")
     parser.add_argument(
@@ -67,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = load_train_config(args.config, quick=args.quick)
+        if args.adversarial is not None:
+            config = replace(config, adversarial=replace(config.adversarial, fraction=args.adversarial))
     except (OSError, ValueError, KeyError) as err:
         log.error("%s: %s", args.config, err)
         return EXIT_USAGE

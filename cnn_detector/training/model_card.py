@@ -85,6 +85,16 @@ def licence_section(licences: dict[str, str], trained: set[str]) -> str:
     return text
 
 
+def adversarial_words(adversarial) -> str:
+    if not adversarial.fraction:
+        return ""
+    eps = ", ".join(f"{e:g}" for e in adversarial.epsilons)
+    return (
+        f"; adversarial training: {adversarial.fraction:.0%} of each batch replaced by PGD examples against the "
+        f"model being trained ({adversarial.steps} steps, eps {eps}/255)"
+    )
+
+
 def augmentation_words(augment) -> str:
     return (
         f"flip, resolution {augment.min_scale:.0%}-100% of the input size, JPEG {augment.jpeg_min}-95 on "
@@ -146,7 +156,7 @@ Split by source group (person, video or file), never by crop.
 {licence_section(licences, trained)}
 
 ## Training
-{training["epochs"]} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: {augmentation_words(config.augment)}.
+{training["epochs"]} epochs ({config.train.head_only_epochs} with the backbone frozen), batch {config.train.batch_size}, Adam with cosine decay, augmentation: {augmentation_words(config.augment)}{adversarial_words(config.adversarial)}.
 Best epoch by validation image AUC: {training["best_epoch"]} (val AUC {_fmt(training["best_val_auc"])}).
 Training took {training["seconds"] / 60:.1f} minutes on {training["machine"]}.
 

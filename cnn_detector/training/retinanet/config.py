@@ -53,6 +53,24 @@ class TrainSchedule:
 
 
 @dataclass(frozen=True)
+class AdversarialConfig:
+    """Adversarial training (issue 24): ``fraction`` of each batch is replaced by L-inf PGD
+    examples made against the model being trained (``steps`` steps from a random start, eps
+    drawn per example from ``epsilons``, in 1/255 steps of pixel value), maximizing the training
+    loss; 0 trains on clean batches only. 0.6 is the 6 adversarial : 4 clean mix."""
+
+    fraction: float = 0.0
+    epsilons: tuple[float, ...] = (2.0, 4.0, 8.0)
+    steps: int = 3
+
+    def __post_init__(self):
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"adversarial fraction must be within 0..1, not {self.fraction}")
+        if self.steps < 1 or not self.epsilons or any(not 0 < e <= 32 for e in self.epsilons):
+            raise ValueError("adversarial: steps >= 1 and epsilons within (0, 32] (1/255 units)")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     path: Path
     detector: DetectorInfo
@@ -60,6 +78,7 @@ class TrainConfig:
     model: RetinaNetConfig
     train: TrainSchedule
     augment: AugmentConfig = AugmentConfig()
+    adversarial: AdversarialConfig = AdversarialConfig()
 
     @property
     def labelmap_path(self) -> Path:
@@ -88,7 +107,7 @@ def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
         data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: {err}") from None
-    unknown = sorted(set(data) - {"detector", "data", "model", "train", "augment", "quick"})
+    unknown = sorted(set(data) - {"detector", "data", "model", "train", "augment", "adversarial", "quick"})
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {unknown}")
     model = RetinaNetConfig.from_yaml(path) if "model" in data else RetinaNetConfig()
@@ -111,4 +130,5 @@ def load_train_config(path: Path | str, quick: bool = False) -> TrainConfig:
         model=model,
         train=_section(TrainSchedule, train, f"{path}: train"),
         augment=_section(AugmentConfig, data.get("augment", {}), f"{path}: augment"),
+        adversarial=_section(AdversarialConfig, data.get("adversarial", {}), f"{path}: adversarial"),
     )

@@ -15,7 +15,14 @@ import numpy as np
 from cnn_detector.training.data.augment import augment
 from cnn_detector.training.data.tfrecord import parse_example
 from cnn_detector.training.retinanet.config import TrainConfig
-from cnn_detector.training.retinanet.model import anchor_boxes, build_retinanet, make_serving_function, normalize_images
+from cnn_detector.training.retinanet.model import (
+    IMAGENET_MEAN_RGB,
+    IMAGENET_STDDEV_RGB,
+    anchor_boxes,
+    build_retinanet,
+    make_serving_function,
+    normalize_images,
+)
 from deepfake_evaluation.metrics import roc_auc
 
 log = logging.getLogger(__name__)
@@ -157,6 +164,33 @@ class DetectorTrainer:
             if isinstance(layer, tf_keras.layers.BatchNormalization):
                 layer.trainable = False  # small batches: keep ImageNet statistics
 
+    def _adversarial(self, images, labels):
+        """The batch with its first ``fraction`` replaced by L-inf PGD examples that raise the
+        training loss (AdversarialConfig); the images are normalized, eps is in pixel units."""
+        import tensorflow as tf
+
+        settings = self.config.adversarial
+        count = int(round(settings.fraction * self.config.train.batch_size))
+        if count == 0:
+            return images
+        std = tf.constant(IMAGENET_STDDEV_RGB, tf.float32)
+        low = (0.0 - tf.constant(IMAGENET_MEAN_RGB, tf.float32)) / std
+        high = (255.0 - tf.constant(IMAGENET_MEAN_RGB, tf.float32)) / std
+        picks = tf.random.uniform([count], 0, len(settings.epsilons), dtype=tf.int32)
+        eps = tf.gather(tf.constant(settings.epsilons, tf.float32), picks)[:, None, None, None] / std
+        clean = images[:count]
+        x = tf.clip_by_value(clean + tf.random.uniform(tf.shape(clean), -1.0, 1.0) * eps, low, high)
+        head = tf.nest.map_structure(lambda t: t[:count], labels)
+        for _ in range(settings.steps):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                cls_loss, box_loss = self._losses(self.model(x, training=False), head)
+                loss = cls_loss + BOX_LOSS_WEIGHT * box_loss
+            step = 2.5 * eps / settings.steps
+            x = x + step * tf.sign(tape.gradient(loss, x))
+            x = tf.clip_by_value(tf.clip_by_value(x, clean - eps, clean + eps), low, high)
+        return tf.concat([tf.stop_gradient(x), images[count:]], axis=0)
+
     def _make_step(self):
         import tensorflow as tf
 
@@ -164,6 +198,7 @@ class DetectorTrainer:
 
         @tf.function
         def step(images, labels):
+            images = self._adversarial(images, labels)
             with tf.GradientTape() as tape:
                 outputs = self.model(images, training=True)
                 cls_loss, box_loss = self._losses(outputs, labels)
