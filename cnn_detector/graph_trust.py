@@ -146,14 +146,7 @@ def verify_graph_bytes(
     import tensorflow as tf
 
     path = Path(path)
-    if len(data) > max_bytes:
-        raise UntrustedGraphError(f"{path}: graph is {len(data)} bytes; the limit is {max_bytes}")
-    digest = hashlib.sha256(data).hexdigest()
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise UntrustedGraphError(
-            f"{path}: sha256 is {digest}, but detector.yaml says {expected_sha256}; "
-            "the graph was changed or the manifest is stale"
-        )
+    digest = check_size_and_digest(data, path, expected_sha256, max_bytes)
     graph_def = tf.compat.v1.GraphDef()
     try:
         graph_def.ParseFromString(data)
@@ -175,6 +168,25 @@ def read_and_verify_graph(
     allowed_ops: frozenset[str] = ALLOWED_OPS,
 ) -> VerifiedGraph:
     """Read a graph file (refusing oversized files before reading them) and verify it."""
+    return verify_graph_bytes(read_limited(path, max_bytes), path, expected_sha256, max_bytes, allowed_ops)
+
+
+def check_size_and_digest(data: bytes, path: Path, expected_sha256: str | None, max_bytes: int) -> str:
+    """The first two checks of any detector model (frozen graph or TFLite): the size limit and
+    the manifest's sha256 (None: a model the caller built itself). Returns the digest."""
+    if len(data) > max_bytes:
+        raise UntrustedGraphError(f"{path}: graph is {len(data)} bytes; the limit is {max_bytes}")
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256.lower():
+        raise UntrustedGraphError(
+            f"{path}: sha256 is {digest}, but detector.yaml says {expected_sha256}; "
+            "the graph was changed or the manifest is stale"
+        )
+    return digest
+
+
+def read_limited(path: Path | str, max_bytes: int = DEFAULT_MAX_GRAPH_BYTES) -> bytes:
+    """A model file's bytes, refusing an oversized file before reading it."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -186,4 +198,4 @@ def read_and_verify_graph(
         raise UntrustedGraphError(f"{path}: graph file not found") from None
     except OSError as err:
         raise UntrustedGraphError(f"{path}: cannot read graph: {err.strerror}") from None
-    return verify_graph_bytes(data, path, expected_sha256, max_bytes, allowed_ops)
+    return data

@@ -15,6 +15,14 @@ Example (every field explained in tools/new_detector.py's template)::
     graph: frozen_inference_graph.pb
     sha256: <64 hex digits of the graph file>
     trained_on: [fake_images/stylegan_boredhumans, real_images/deepface]
+
+A TFLite form of a frame detector (tools/export_tflite.py --write-models) says so, and where
+its model stops before non-maximum suppression, with what the NMS was built with::
+
+    runtime: tflite           # default frozen_graph
+    graph: model.tflite
+    nms: {boxes: retina_net_model/ExpandDims_4, scores: retina_net_model/concat_1,
+          per_class: 10, total: 10, iou: 0.5, score_threshold: 0.01}
 """
 
 from __future__ import annotations
@@ -51,7 +59,18 @@ REQUIRED_FIELDS = (
     "sha256",
     "trained_on",
 )
-OPTIONAL_FIELDS = ("graph", "face_margin", "description", "typical_fake_score", "clip_frames", "audio_samples")
+OPTIONAL_FIELDS = (
+    "graph",
+    "face_margin",
+    "description",
+    "typical_fake_score",
+    "clip_frames",
+    "audio_samples",
+    "runtime",
+    "nms",
+)
+RUNTIMES = ("frozen_graph", "tflite")
+NMS_FIELDS = {"boxes": str, "scores": str, "per_class": int, "total": int, "iou": float, "score_threshold": float}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +102,8 @@ class DetectorManifest:
     typical_fake_score: float | None = None
     clip_frames: int | None = None
     audio_samples: int | None = None
+    runtime: str = "frozen_graph"
+    nms: dict[str, Any] | None = None  # tflite only: NMS_FIELDS, when the model stops before its NMS
 
     @property
     def is_clip(self) -> bool:
@@ -107,6 +128,8 @@ class DetectorManifest:
             **({"typical_fake_score": self.typical_fake_score} if self.typical_fake_score is not None else {}),
             **({"clip_frames": self.clip_frames} if self.clip_frames is not None else {}),
             **({"audio_samples": self.audio_samples} if self.audio_samples is not None else {}),
+            **({"runtime": self.runtime} if self.runtime != "frozen_graph" else {}),
+            **({"nms": dict(self.nms)} if self.nms is not None else {}),
         }
 
 
@@ -163,6 +186,37 @@ def _clip_field(path: Path, data: dict, key: str, needed: bool, kind: str, low: 
     return value
 
 
+def _runtime(path: Path, data: dict, kind: str) -> tuple[str, dict[str, Any] | None]:
+    runtime = data.get("runtime", "frozen_graph")
+    if runtime not in RUNTIMES:
+        raise ManifestError(f"{path}: runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    nms = data.get("nms")
+    if runtime != "tflite":
+        if nms is not None:
+            raise ManifestError(f"{path}: nms is for runtime tflite only")
+        return runtime, None
+    if kind in CLIP_KINDS:
+        raise ManifestError(f"{path}: runtime tflite is for frame detectors, not input {kind}")
+    if nms is None:
+        return runtime, None
+    if not isinstance(nms, dict) or set(nms) != set(NMS_FIELDS):
+        raise ManifestError(f"{path}: nms must be a mapping of exactly {', '.join(NMS_FIELDS)}, got {nms!r}")
+    checked: dict[str, Any] = {}
+    for key, kind_of in NMS_FIELDS.items():
+        value = nms[key]
+        good = (
+            (kind_of is str and isinstance(value, str) and 0 < len(value) <= 256)
+            or (kind_of is int and isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1000)
+            or (
+                kind_of is float and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+            )
+        )
+        if not good:
+            raise ManifestError(f"{path}: nms.{key} is out of range or of the wrong type: {value!r}")
+        checked[key] = kind_of(value)
+    return runtime, checked
+
+
 def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManifest:
     """Validate a decoded detector.yaml mapping; errors name the file and the field."""
     path = Path(path)
@@ -204,6 +258,7 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
         isinstance(typical, bool) or not isinstance(typical, (int, float)) or not 0 < typical <= 1
     ):
         raise ManifestError(f"{path}: typical_fake_score must be a number in (0, 1], got {typical!r}")
+    runtime, nms = _runtime(path, data, kind)
     description = data.get("description", "") or ""
     if not isinstance(description, str):
         raise ManifestError(f"{path}: description must be a string, got {description!r}")
@@ -226,6 +281,8 @@ def parse_manifest(data: Any, path: Path | str = MANIFEST_NAME) -> DetectorManif
         typical_fake_score=None if typical is None else float(typical),
         clip_frames=clip_frames,
         audio_samples=audio_samples,
+        runtime=runtime,
+        nms=nms,
     )
 
 

@@ -9,15 +9,27 @@ input size clipped to [0, 1], classes + 1). A graph without NMS is converted who
 four contract outputs. Only builtin ops are allowed in either case.
 
 The post-processing imports NumPy only, so an on-device runner needs no TensorFlow.
+
+A detector directory whose detector.yaml says ``runtime: tflite`` is loaded by
+`load_tflite_detector` (through `cnn_detector.frozen_graph.load_detector`) after the same kind of
+trust checks a frozen graph gets: size limit, sha256, a TFLite flatbuffer, no custom, flex or
+delegate op, and the contract (one uint8 [1, H, W, 3] input at input_size; the NMS inputs
+named in detector.yaml, or the four contract outputs).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from cnn_detector.boxes import iou_one_to_many
+from cnn_detector.errors import UntrustedGraphError
+from cnn_detector.frozen_graph import DetectorRunner, LoadOptions, RawDetections
+from cnn_detector.graph_trust import check_size_and_digest, read_limited
+from cnn_detector.registry import DetectorSpec
 
 NMS_OP = "CombinedNonMaxSuppression"
 CONTRACT_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")
@@ -56,10 +68,13 @@ def nms_parameters(graph_def) -> NmsParameters | None:
     )
 
 
-def convert(graph_def, input_size: tuple[int, int], precision: str = "float16") -> tuple[bytes, NmsParameters | None]:
+def convert(
+    graph_def, input_size: tuple[int, int], precision: str = "float16", representative=None
+) -> tuple[bytes, NmsParameters | None]:
     """A TFLite model of a verified frozen detector graph (batch 1, uint8 input), and the NMS
     parameters its outputs need (None: the model gives the contract outputs itself).
-    ``precision``: float32 or float16 (weights)."""
+    ``precision``: float32, float16 (weights) or int8 (weights and activations, calibrated on
+    ``representative``: uint8 images [H, W, 3] at input_size)."""
     import tempfile
 
     import tensorflow as tf
@@ -72,20 +87,31 @@ def convert(graph_def, input_size: tuple[int, int], precision: str = "float16") 
         converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
             handle.name, ["image_tensor"], outputs, input_shapes={"image_tensor": [1, *input_size, 3]}
         )
-    return convert_builtins_only(converter, precision), nms
+    batches = None if representative is None else [image[None].astype(np.uint8) for image in representative]
+    return convert_builtins_only(converter, precision, batches), nms
 
 
-def convert_builtins_only(converter, precision: str) -> bytes:
+PRECISIONS = ("float32", "float16", "int8")
+
+
+def convert_builtins_only(converter, precision: str, representative=None) -> bytes:
     """Run a TFLiteConverter with builtin ops only (no flex or custom op can be emitted) and
-    ``precision`` float32 or float16 weights."""
+    ``precision`` float32, float16 weights, or int8 (post-training quantization of weights and
+    activations, calibrated on ``representative``: a list of input lists or arrays; inputs and
+    outputs keep their types, ops without an int8 kernel stay float)."""
     import tensorflow as tf
 
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if precision == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
+    elif precision == "int8":
+        if not representative:
+            raise ValueError("int8 needs a representative set to calibrate activations")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (x if isinstance(x, list) else [x] for x in representative)
     elif precision != "float32":
-        raise ValueError(f"precision must be float32 or float16, got {precision!r}")
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     return converter.convert()
 
 
@@ -120,16 +146,70 @@ def combined_nms(
     )
 
 
-def model_ops(model: bytes, interpreter) -> set[str]:
-    """The op names of a TFLite model, as its interpreter reports them."""
-    net = interpreter(model_content=model)
-    return {op["op_name"] for op in net._get_ops_details()}
+REFUSED_BUILTINS = ("CUSTOM", "DELEGATE", "STABLEHLO_CUSTOM_CALL")
 
 
-def refused_tflite_ops(model: bytes, interpreter) -> set[str]:
-    """Ops a TFLite detector may not use: custom ops and flex ops (TensorFlow kernels, outside
-    the allowlist), reported by name."""
-    return {op for op in model_ops(model, interpreter) if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")}
+def _schema():
+    try:
+        from ai_edge_litert import schema_py_generated
+    except ImportError:
+        from tensorflow.lite.python import schema_py_generated
+    return schema_py_generated
+
+
+def model_ops(model: bytes) -> set[str]:
+    """The operators a TFLite model declares, read from its flatbuffer before any interpreter
+    sees it: builtin ops by name (ADD, WHILE, ...), custom ops (flex ops are custom ops named
+    Flex...) as ``CUSTOM:<name>``. ValueError when the bytes are not a TFLite model."""
+    schema = _schema()
+    builtins = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    try:
+        root = schema.Model.GetRootAs(model, 0)
+        ops = set()
+        for i in range(root.OperatorCodesLength()):
+            code = root.OperatorCodes(i)
+            number = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            name = builtins.get(number, f"UNKNOWN_BUILTIN_{number}")
+            if name == "CUSTOM":
+                name = f"CUSTOM:{(code.CustomCode() or b'').decode('utf-8', 'replace')}"
+            ops.add(name)
+        return ops
+    except Exception as err:  # a malformed flatbuffer fails in many ways (struct, index, unicode)
+        raise ValueError(f"not a readable TFLite flatbuffer ({type(err).__name__})") from None
+
+
+def refused_tflite_ops(model: bytes) -> set[str]:
+    """Ops a TFLite detector or judge may not use: custom ops (flex ops, which run TensorFlow
+    kernels outside the allowlist, among them), delegate and custom-call ops, and builtin codes
+    this runtime does not know."""
+    return {op for op in model_ops(model) if op.split(":")[0] in REFUSED_BUILTINS or op.startswith("UNKNOWN_BUILTIN")}
+
+
+def interpreter_class():
+    """ai-edge-litert's Interpreter (what a phone or a TensorFlow-free install runs), else
+    TensorFlow's own."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        from tensorflow.lite.python.interpreter import Interpreter
+    return Interpreter
+
+
+def verify_tflite_bytes(data: bytes, path: Path | str, expected_sha256: str | None, max_bytes: int) -> str:
+    """The trust checks of a TFLite detector model before it runs: size, sha256, a TFLite
+    flatbuffer, and no custom, flex (TensorFlow kernels) or delegate op. Returns the sha256;
+    UntrustedGraphError names the file and what is wrong."""
+    path = Path(path)
+    digest = check_size_and_digest(data, path, expected_sha256, max_bytes)
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise UntrustedGraphError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
+    try:
+        refused = refused_tflite_ops(data)
+    except ValueError as err:
+        raise UntrustedGraphError(f"{path}: not a TFLite model: {err}") from None
+    if refused:
+        raise UntrustedGraphError(f"{path}: refused TFLite op(s), custom or flex: {', '.join(sorted(refused))}")
+    return digest
 
 
 class TfliteDetector:
@@ -137,9 +217,11 @@ class TfliteDetector:
     (boxes, scores, classes) for one RGB uint8 image already at input_size. ``interpreter`` is
     TensorFlow's or ai-edge-litert's Interpreter class."""
 
-    def __init__(self, model: bytes, input_size: tuple[int, int], nms: NmsParameters | None, interpreter):
+    def __init__(
+        self, model: bytes, input_size: tuple[int, int], nms: NmsParameters | None, interpreter, threads: int = 0
+    ):
         self.input_size, self.nms = tuple(input_size), nms
-        self._net = interpreter(model_content=model)
+        self._net = interpreter(model_content=model, num_threads=threads or None)
         self._net.allocate_tensors()
         self._input = self._net.get_input_details()[0]["index"]
         self._outputs = {d["name"]: d["index"] for d in self._net.get_output_details()}
@@ -158,3 +240,48 @@ class TfliteDetector:
             out["detection_scores"][:count],
             out["detection_classes"][:count].astype(np.int64),
         )
+
+    def check_contract(self, path: Path) -> None:
+        """One uint8 [1, H, W, 3] input at input_size and the outputs it is read through."""
+        inputs = self._net.get_input_details()
+        shape = [int(v) for v in inputs[0]["shape"]] if len(inputs) == 1 else []
+        if len(inputs) != 1 or inputs[0]["dtype"] != np.uint8 or shape != [1, *self.input_size, 3]:
+            got = [(d["name"], d["dtype"].__name__, [int(v) for v in d["shape"]]) for d in inputs]
+            height, width = self.input_size
+            raise UntrustedGraphError(f"{path}: input must be one uint8 [1, {height}, {width}, 3] image, got {got}")
+        needed = [self.nms.boxes, self.nms.scores] if self.nms else list(CONTRACT_OUTPUTS)
+        missing = [name for name in (n.split(":")[0] for n in needed) if name not in self._outputs]
+        if missing:
+            raise UntrustedGraphError(f"{path}: missing output(s) {missing}; it has {sorted(self._outputs)}")
+
+
+class TfliteGraphDetector(DetectorRunner):
+    """A registered detector in TFLite form (detector.yaml runtime: tflite), run image by image
+    (the model's batch is 1) under the shared detect/prepare of DetectorRunner."""
+
+    def __init__(self, spec: DetectorSpec, model: bytes, digest: str, options: LoadOptions, interpreter):
+        self.spec, self.options, self.graph_sha256 = spec, options, digest
+        nms = NmsParameters(**spec.manifest.nms) if spec.manifest.nms else None
+        try:
+            self._core = TfliteDetector(model, spec.manifest.input_size, nms, interpreter, options.threads)
+        except (ValueError, RuntimeError) as err:
+            raise UntrustedGraphError(f"{spec.graph_path}: TFLite model does not load: {err}") from None
+        self._core.check_contract(spec.graph_path)
+        self._lock = threading.Lock()
+
+    def run(self, batch: np.ndarray, audio: np.ndarray | None = None) -> list[RawDetections]:
+        self.check_batch(batch)
+        results = []
+        with self._lock:
+            for image in batch:
+                boxes, scores, classes = self._core.detect(image)
+                results.append(RawDetections(np.asarray(boxes, np.float32), np.asarray(scores, np.float32), classes))
+        return results
+
+
+def load_tflite_detector(spec: DetectorSpec, options: LoadOptions = LoadOptions(), interpreter=None):
+    """Verify a runtime: tflite detector's model (size, sha256, ops, contract) and load it."""
+    interpreter = interpreter or interpreter_class()
+    data = read_limited(spec.graph_path, options.max_graph_bytes)
+    digest = verify_tflite_bytes(data, spec.graph_path, spec.manifest.sha256, options.max_graph_bytes)
+    return TfliteGraphDetector(spec, data, digest, options, interpreter)

@@ -58,37 +58,20 @@ class Judge:
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_JUDGE_DIR, threshold: float | None = None) -> Judge:
-        """The judge saved in ``directory``; JudgeError names the file and what is wrong."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise JudgeError(f"{directory}: not a judge folder (expected {SETTINGS_NAME} and {WEIGHTS_NAME} in it)")
-        settings_path = directory / SETTINGS_NAME
-        if settings_path.exists() and not settings_path.is_file():
-            raise JudgeError(f"{settings_path}: not a regular file")
-        try:
-            settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
-            config = JudgeConfig(**settings["architecture"])
-            chosen = float(settings["threshold"])
-        except FileNotFoundError:
-            raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
-        except OSError as err:
-            raise JudgeError(f"{settings_path}: cannot be read ({err.strerror or err})") from None
-        problem = config.problem()
-        if problem:
-            raise JudgeError(f"{settings_path}: {problem}")
-        if not 0.0 <= chosen <= 1.0:
-            raise JudgeError(f"{settings_path}: threshold must be in [0, 1], got {chosen}")
-        if config.num_features != NUM_FEATURES:
-            raise JudgeError(
-                f"{settings_path}: judge expects {config.num_features} features, code makes {NUM_FEATURES}"
-            )
-        weights = directory / WEIGHTS_NAME
+        """The judge saved in ``directory``; JudgeError names the file and what is wrong. A
+        folder whose judge.yaml says ``runtime: tflite`` holds the TFLite form
+        (rnn_judge.tflite.TfliteJudge, no TensorFlow needed)."""
+        config, chosen, settings = read_settings(directory)
+        chosen = chosen if threshold is None else threshold
+        if settings.get("runtime", "keras") == "tflite":
+            from rnn_judge.tflite import TfliteJudge
+
+            return TfliteJudge.from_folder(Path(directory), config, chosen, settings)
+        weights = Path(directory) / WEIGHTS_NAME
         if not weights.is_file():
             raise JudgeError(f"{weights}: judge weights missing")
         try:
-            return cls(config, chosen if threshold is None else threshold, weights)
+            return cls(config, chosen, weights)
         except (OSError, ValueError) as err:  # h5py and Keras: not HDF5, truncated, other shapes
             raise JudgeError(f"{weights}: cannot load the judge's weights ({str(err).splitlines()[0]})") from None
 
@@ -148,6 +131,35 @@ class Judge:
             frames_used=len(judged),
             detectors=names,
         )
+
+
+def read_settings(directory: Path | str) -> tuple[JudgeConfig, float, dict]:
+    """(architecture, threshold, every setting) of a judge folder's judge.yaml, checked;
+    JudgeError names the file and what is wrong."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise JudgeError(f"{directory}: not a judge folder (expected {SETTINGS_NAME} and {WEIGHTS_NAME} in it)")
+    settings_path = directory / SETTINGS_NAME
+    if settings_path.exists() and not settings_path.is_file():
+        raise JudgeError(f"{settings_path}: not a regular file")
+    try:
+        settings = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+        config = JudgeConfig(**settings["architecture"])
+        chosen = float(settings["threshold"])
+    except FileNotFoundError:
+        raise JudgeError(f"{settings_path}: no trained judge here (train one with tools/train_judge.py)") from None
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise JudgeError(f"{settings_path}: malformed judge settings ({err})") from None
+    except OSError as err:
+        raise JudgeError(f"{settings_path}: cannot be read ({err.strerror or err})") from None
+    problem = config.problem()
+    if problem:
+        raise JudgeError(f"{settings_path}: {problem}")
+    if not 0.0 <= chosen <= 1.0:
+        raise JudgeError(f"{settings_path}: threshold must be in [0, 1], got {chosen}")
+    if config.num_features != NUM_FEATURES:
+        raise JudgeError(f"{settings_path}: judge expects {config.num_features} features, code makes {NUM_FEATURES}")
+    return config, chosen, settings
 
 
 def likely_algorithm(frames: Sequence[FrameDetections], detectors: Sequence[str], output: JudgeOutput) -> str:

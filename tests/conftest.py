@@ -100,3 +100,15 @@ def colour_detector_args(tmp_path, make_detector, tf1_graph, random_judge_dir) -
 def colour_args(colour_detector_args) -> list[str]:
     """main_thread.py options: the colour detector, no progress bar, short videos."""
     return [*colour_detector_args, "--no-progress", "--max-frames", "4"]
+
+
+@pytest.fixture(scope="session")
+def tflite_models(tmp_path_factory) -> Path:
+    """A float16 TFLite model folder of the shipped frame detectors and judge, as
+    tools/export_tflite.py --models-only writes it (detectors/, judge/)."""
+    from tools.export_tflite import write_models
+
+    return write_models(tmp_path_factory.mktemp("tflite") / "float16", "float16", factory=Path("unused"))
+
+
+FRAME_DETECTORS = ("blend_boundary", "blend_seam", "diffusion_face", "gan_face", "upsampling")

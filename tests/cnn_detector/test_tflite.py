@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnn_detector.tflite import NmsParameters, TfliteDetector, combined_nms, convert, refused_tflite_ops
+from cnn_detector.tflite import (
+    NmsParameters,
+    TfliteDetector,
+    combined_nms,
+    convert,
+    interpreter_class,
+    refused_tflite_ops,
+)
 
 
 def test_the_numpy_nms_matches_tensorflows_combined_nms():
@@ -42,7 +49,6 @@ def gan_face():
 @pytest.mark.parametrize("precision", ["float32", "float16"])
 def test_a_converted_detector_finds_what_its_frozen_graph_finds(gan_face, precision):
     import cv2
-    import tensorflow as tf
 
     from cnn_detector.frozen_graph import resize_to_input
     from cnn_detector.registry import PROJECT_ROOT
@@ -51,8 +57,8 @@ def test_a_converted_detector_finds_what_its_frozen_graph_finds(gan_face, precis
     size = tuple(spec.manifest.input_size)
     model, nms = convert(graph_def, size, precision)
     assert nms is not None and nms.total == 10
-    assert refused_tflite_ops(model, tf.lite.Interpreter) == set()
-    detector = TfliteDetector(model, size, nms, tf.lite.Interpreter)
+    assert refused_tflite_ops(model) == set()
+    detector = TfliteDetector(model, size, nms, interpreter_class())
     for path in sorted((PROJECT_ROOT / "samples").glob("*.jpg")):
         image = resize_to_input(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), *size)
         boxes, scores, classes = detector.detect(image)
