@@ -108,6 +108,11 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help=f"extra folder of detector directories (repeatable; also ${DETECTORS_ENV}, '{os.pathsep}'-separated)",
     )
+    group.add_argument(
+        "--no-shipped",
+        action="store_true",
+        help="leave frozen_models/ out: only the detectors of --detectors (and $" + DETECTORS_ENV + ")",
+    )
     group.add_argument("--list-detectors", action="store_true", help="list registered detectors and exit")
     group.add_argument("--only-detectors", metavar="A,B", type=_names, default=[], help="use only these detectors")
     group.add_argument("--skip-detectors", metavar="A,B", type=_names, default=[], help="leave these detectors out")
@@ -133,7 +138,9 @@ def detector_roots(args: argparse.Namespace) -> list[Path]:
 def scan_detectors(args: argparse.Namespace) -> DetectorScan:
     """Discover detectors (reporting skipped directories); config errors become UsageError."""
     try:
-        scan = discover_detectors(detector_roots(args), include_environment=False)
+        scan = discover_detectors(
+            detector_roots(args), include_default=not getattr(args, "no_shipped", False), include_environment=False
+        )
     except DeepfakeScannerError as err:
         raise UsageError(str(err)) from None
     for problem in scan.problems:
@@ -230,7 +237,12 @@ def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
             defense=getattr(args, "defense", "none"),
             **options,
         )
-        scanner = Scanner.open(detector_roots(args), args.judge if judge else None, shared)
+        scanner = Scanner.open(
+            detector_roots(args),
+            args.judge if judge else None,
+            shared,
+            include_shipped=not getattr(args, "no_shipped", False),
+        )
     except (JudgeError, DeepfakeScannerError) as err:
         for problem in getattr(err, "problems", ()):
             (log.error if problem.startswith("skipped detector") else log.warning)("%s", problem)

@@ -69,6 +69,11 @@ def build_parser() -> ScannerArgumentParser:
     parser.add_argument("--threshold", type=float, help="fake if probability >= this (default: the judge's own)")
     parser.add_argument("--judge", type=Path, default=JUDGE_DIR, help="judge directory")
     parser.add_argument("--resume", action="store_true", help="keep the verdicts of --output and its journal")
+    parser.add_argument(
+        "--no-provenance",
+        action="store_true",
+        help="do not read C2PA credentials and invisible watermarks (JSONL's provenance field stays empty)",
+    )
     parser.add_argument("--sequential", action="store_true", help="no threads (for debugging and benchmarks)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_detector_arguments(parser)
@@ -108,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     for problem in recorder.problems:
         log.warning("%s; that file is scanned again", problem)
     scanner = open_scanner(
-        args, fps=args.fps, max_frames=args.max_frames, threshold=args.threshold, threads=not args.sequential
+        args,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        threshold=args.threshold,
+        threads=not args.sequential,
+        provenance=not args.no_provenance,
     )
     if isinstance(scanner, int):
         return scanner
