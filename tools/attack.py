@@ -45,12 +45,15 @@ def spread(paths: list[Path], limit: int) -> list[Path]:
     return [paths[int(i * len(paths) / limit)] for i in range(limit)]
 
 
-def measure(factory: Path, limit: int, steps: int, seed: int) -> dict:
+def measure(
+    factory: Path, limit: int, steps: int, seed: int, roots: list[Path] | None = None, only: tuple[str, ...] = ()
+) -> dict:
     from cnn_detector.frozen_graph import load_detector, read_and_verify_graph
     from cnn_detector.registry import discover_detectors
     from deepfake_evaluation.attacks import EPSILONS, GradientGraph, defended, fgsm, flagged, pgd, to_input
 
-    specs = [s for s in discover_detectors(include_environment=False).select() if not s.manifest.is_clip]
+    scan = discover_detectors(roots or [], include_default=not roots, include_environment=False)
+    specs = [s for s in scan.select(only) if not s.manifest.is_clip]
     detectors = {s.name: load_detector(s) for s in specs}
     reals_all = sorted((factory / "test" / "real").glob("*.jpg"))
     results: dict = {"limit": limit, "pgd_steps": steps, "epsilons": list(EPSILONS), "detectors": {}}
@@ -131,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=48, help="fakes and reals per detector")
     parser.add_argument("--steps", type=int, default=10, help="PGD steps")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--detectors",
+        type=Path,
+        action="append",
+        help="attack the detectors of this folder instead of frozen_models/ (e.g. an adversarially trained candidate)",
+    )
+    parser.add_argument("--only", default="", help="comma-separated detector names")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -139,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from cnn_detector.atomic_file import atomic_write_text
 
-    results = measure(args.factory, args.limit, args.steps, args.seed)
+    only = tuple(n.strip() for n in args.only.split(",") if n.strip())
+    results = measure(args.factory, args.limit, args.steps, args.seed, args.detectors, only)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "attacks.json", json.dumps(results, indent=1) + "\n")
     atomic_write_text(args.out / "attacks.md", markdown(results))
