@@ -27,9 +27,9 @@ import numpy as np
 
 from cnn_detector.boxes import iou_one_to_many
 from cnn_detector.errors import UntrustedGraphError
-from cnn_detector.frozen_graph import DetectorRunner, LoadOptions, RawDetections
 from cnn_detector.graph_trust import check_size_and_digest, read_limited
 from cnn_detector.registry import DetectorSpec
+from cnn_detector.runner import DetectorRunner, LoadOptions, RawDetections
 
 NMS_OP = "CombinedNonMaxSuppression"
 CONTRACT_OUTPUTS = ("detection_boxes", "detection_scores", "detection_classes", "num_detections")

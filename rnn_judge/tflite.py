@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_detector.graph_trust import read_limited
-from rnn_judge.judge import SETTINGS_NAME, Judge, JudgeError, JudgeOutput
+from rnn_judge.base import SETTINGS_NAME, JudgeBase, JudgeError, JudgeOutput
 from rnn_judge.model import JudgeConfig
 
 MAX_FRAMES = 120  # the scan's frame budget per video (deepfake_scanner.defaults.MAX_FRAMES)
@@ -44,7 +44,7 @@ def convert_judge(judge, frames: int = MAX_FRAMES, streams: int = MAX_STREAMS, p
     return convert_builtins_only(tf.lite.TFLiteConverter.from_concrete_functions([concrete], model), precision)
 
 
-class TfliteJudge(Judge):
+class TfliteJudge(JudgeBase):
     """A converted judge run by a TFLite interpreter (ai-edge-litert's, else TensorFlow's): the
     same ``run``, ``decide`` and threshold as the Keras judge, with no TensorFlow needed."""
 

@@ -58,8 +58,8 @@ def test_pgd_examples_replace_the_first_share_within_eps_and_raise_the_loss(tmp_
 def test_no_adversarial_share_leaves_the_batch_as_it_is(tmp_path):
     from cnn_detector.training.retinanet.trainer import DetectorTrainer
 
-    config = load_train_config(PROJECT_ROOT / "configs/detectors/diffusion_face.yaml", quick=True)
-    assert config.adversarial.fraction == 0.0
+    config = load_train_config(PROJECT_ROOT / "configs/detectors/gan_face.yaml", quick=True)
+    assert config.adversarial.fraction == 0.0  # a recipe without an adversarial section
     trainer = DetectorTrainer(config, tmp_path / "run", num_classes=1)
     images, labels = _batch(trainer, config.train.batch_size)
     assert trainer._adversarial(images, labels) is images
@@ -71,3 +71,8 @@ def test_no_adversarial_share_leaves_the_batch_as_it_is(tmp_path):
 def test_bad_adversarial_settings_are_refused(settings):
     with pytest.raises(ValueError, match="adversarial"):
         AdversarialConfig(**settings)
+
+
+def test_the_shipped_diffusion_face_recipe_trains_adversarially():
+    config = load_train_config(PROJECT_ROOT / "configs/detectors/diffusion_face.yaml")
+    assert config.adversarial == AdversarialConfig(fraction=0.3, epsilons=(2, 4, 8), steps=3)
