@@ -92,7 +92,26 @@ def measure(
     results["transfer_pgd_8"] = transfer
     for detector in detectors.values():
         detector.close()
+    results["system_pgd_8"] = system_scores(adversarial)
     return results
+
+
+def system_scores(adversarial: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """The whole shipped system (faces, every detector, the judge at its threshold) on each
+    detector's fakes, clean and as that detector's PGD 8/255 examples: the share judged fake and
+    the mean fake probability. Each crop is a still, as a user would upload it."""
+    from deepfake_scanner.scanner import Scanner, ScanOptions
+
+    rows = {}
+    with Scanner.open(options=ScanOptions(provenance=False, threads=False)) as scanner:
+        for source, pair in adversarial.items():
+            judged, probability = [], []
+            for images in pair:
+                verdicts = [scanner.scan_image(image).verdict for image in images]
+                judged.append(float(np.mean([v.is_fake is True for v in verdicts])))
+                probability.append(float(np.mean([v.fake_probability or 0.0 for v in verdicts])))
+            rows[source] = judged + probability  # clean, attacked, clean mean p, attacked mean p
+    return rows
 
 
 def markdown(results: dict) -> str:
@@ -124,6 +143,18 @@ def markdown(results: dict) -> str:
     for source in names:
         cells = (results["transfer_pgd_8"][source][t] for t in names)
         lines.append(f"| {source} | " + " | ".join(f"{c:.2f} -> {a:.2f}" for c, a in cells) + " |")
+    system = results.get("system_pgd_8", {})
+    if system:
+        lines += [
+            "",
+            "The whole system (faces, every shipped detector, the judge at its threshold) on the same crops, each",
+            "scanned as a still: clean -> PGD 8/255 made on the detector of that row.",
+            "",
+            "| made on | judged fake | mean fake probability |",
+            "|---|---|---|",
+        ]
+        for source, (clean, attacked, clean_p, attacked_p) in system.items():
+            lines.append(f"| {source} | {clean:.2f} -> {attacked:.2f} | {clean_p:.3f} -> {attacked_p:.3f} |")
     return "\n".join(lines) + "\n"
 
 
