@@ -4,6 +4,8 @@ Checks run in order and later ones only when the graph is safe to run: the manif
 labelmap, the graph's size, its sha256, the op allowlist, the Object Detection API tensor
 contract (names and shapes, on a real run), labelmap coverage of the classes it emits, its
 samples/expected.csv reproduced, its latency here, and its effect on the judge's verdicts.
+A runtime: tflite detector gets the same checks, with its operators read from the TFLite
+flatbuffer in place of the op allowlist.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def run_checks(
         else f"graph is {digest}, detector.yaml says {spec.manifest.sha256}",
     ):
         return checks.results
+    if spec.manifest.runtime == "tflite":
+        _tflite_checks(checks, spec, data, max_graph_bytes, judge_effect)
+        return checks.results
     try:
         verified = verify_graph_bytes(data, spec.graph_path, spec.manifest.sha256, max_graph_bytes)
     except DeepfakeScannerError as err:
@@ -96,6 +101,42 @@ def run_checks(
             ok, detail = judge_effect(detector)
             checks.add("effect on the judge", ok, detail)
     return checks.results
+
+
+def _tflite_checks(checks: _Checks, spec: DetectorSpec, data: bytes, max_graph_bytes: int, judge_effect) -> None:
+    """A runtime: tflite detector: its operators (read from the flatbuffer: no custom, flex or
+    delegate op), its input and outputs, then the same samples, latency and judge checks."""
+    from cnn_detector.tflite import load_tflite_detector, model_ops, verify_tflite_bytes
+
+    try:
+        verify_tflite_bytes(data, spec.graph_path, spec.manifest.sha256, max_graph_bytes)
+    except DeepfakeScannerError as err:
+        checks.add("op allowlist", False, str(err))
+        return
+    checks.add("op allowlist", True, f"{len(model_ops(data))} TFLite builtin ops, no custom, flex or delegate op")
+    try:
+        detector = load_tflite_detector(spec, LoadOptions(max_graph_bytes=max_graph_bytes))
+    except DeepfakeScannerError as err:
+        checks.add("tensor contract", False, str(err))
+        return
+    with detector:
+        rng = np.random.default_rng(0)
+        batch = rng.integers(0, 255, (2, *spec.manifest.input_size, 3), dtype=np.uint8)
+        raws = detector.run(batch)
+        boxes = [r.boxes for r in raws if r.boxes.size]
+        normalized = all(b.min() >= -0.01 and b.max() <= 1.01 for b in boxes)
+        checks.add(
+            "tensor contract",
+            len(raws) == 2 and normalized,
+            "uint8 [1,H,W,3] input; boxes normalized" if normalized else "boxes are not normalized to [0, 1]",
+        )
+        _samples(checks, detector, spec)
+        started = time.perf_counter()
+        for _ in range(5):
+            detector.run(batch[:1])
+        _latency_result(checks, detector, (time.perf_counter() - started) / 5 * 1000)
+        if judge_effect is not None:
+            checks.add("effect on the judge", *judge_effect(detector))
 
 
 def _random_input(detector: FrozenGraphDetector, n: int, seed: int) -> dict:
@@ -152,13 +193,16 @@ def _samples(checks: _Checks, detector: FrozenGraphDetector, spec: DetectorSpec)
 
 
 def _latency(checks: _Checks, detector: FrozenGraphDetector) -> None:
-    height, width = detector.spec.manifest.input_size
     feed = _random_input(detector, 1, 1)
     detector._session.run(detector._fetches, feed)
     started = time.perf_counter()
     for _ in range(5):
         detector._session.run(detector._fetches, feed)
-    ms = (time.perf_counter() - started) / 5 * 1000
+    _latency_result(checks, detector, (time.perf_counter() - started) / 5 * 1000)
+
+
+def _latency_result(checks: _Checks, detector, ms: float) -> None:
+    height, width = detector.spec.manifest.input_size
     what = f"{detector.spec.manifest.clip_frames}-frame clip" if detector.spec.manifest.is_clip else "image"
     checks.add(
         "latency", ms <= MAX_LATENCY_MS, f"{ms:.1f} ms per {height}x{width} {what} here (limit {MAX_LATENCY_MS:.0f})"

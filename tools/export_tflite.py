@@ -97,6 +97,8 @@ def write_models(out: Path, precision: str, factory: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / "model.tflite", model)
         shutil.copyfile(spec.directory / spec.manifest.labelmap, folder / "labelmap.pbtxt")
+        if (spec.directory / "samples").is_dir():  # check_detector.py reproduces them on this form
+            shutil.copytree(spec.directory / "samples", folder / "samples", dirs_exist_ok=True)
         manifest = replace(
             spec.manifest,
             runtime="tflite",

@@ -161,3 +161,16 @@ def test_a_tflite_manifest_round_trips():
     assert manifest.runtime == "tflite" and manifest.nms == NMS
     assert parse_manifest(manifest.to_yaml_dict()) == manifest
     assert "runtime" not in parse_manifest(BASE).to_yaml_dict()
+
+
+def test_check_detector_passes_a_tflite_form_and_fails_a_custom_op(tflite_models, copied):
+    from deepfake_scanner.detector_checks import run_checks
+
+    results = run_checks(tflite_models / "detectors" / "gan_face")
+    assert all(r.ok for r in results), [str(r) for r in results if not r.ok]
+    assert {"op allowlist", "tensor contract", "samples/expected.csv reproduced", "latency"} <= {
+        r.name for r in results
+    }
+    _set(copied, _custom_op_model(), nms=None)
+    results = run_checks(copied)
+    assert not results[-1].ok and results[-1].name == "op allowlist" and "CUSTOM:Erfinv" in results[-1].detail
