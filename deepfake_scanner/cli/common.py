@@ -220,7 +220,40 @@ def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
     (--only-detectors, --skip-detectors, --batch-size) and ``options`` (ScanOptions fields),
     with ``judge`` the judge of --judge. Or an exit code: 0 after --list-detectors printed the
     list, 1 after a usage error was logged. Problems that left a detector out are logged."""
-    from deepfake_scanner.scanner import Scanner, ScanOptions
+    from deepfake_scanner.scanner import Scanner
+
+    def opened(shared):
+        return Scanner.open(
+            detector_roots(args),
+            args.judge if judge else None,
+            shared,
+            include_shipped=not getattr(args, "no_shipped", False),
+        )
+
+    return _open(args, opened, options)
+
+
+def open_ray_scanner(args: argparse.Namespace, **options):
+    """As open_scanner, on Ray Data (deepfake_scanner.distributed): ``--ray [ADDRESS]`` and
+    ``--workers``; the detectors and judge are loaded by each actor."""
+    from deepfake_scanner.distributed import RayScanner
+
+    def opened(shared):
+        return RayScanner(
+            detector_roots(args),
+            args.judge,
+            shared,
+            include_shipped=not getattr(args, "no_shipped", False),
+            address=None if args.ray == "local" else args.ray,
+            workers=args.workers,
+            progress=not getattr(args, "no_progress", False),
+        )
+
+    return _open(args, opened, options)
+
+
+def _open(args: argparse.Namespace, opened, options: dict):
+    from deepfake_scanner.scanner import ScanOptions
 
     if args.list_detectors:
         try:
@@ -237,18 +270,13 @@ def open_scanner(args: argparse.Namespace, judge: bool = True, **options):
             defense=getattr(args, "defense", "none"),
             **options,
         )
-        scanner = Scanner.open(
-            detector_roots(args),
-            args.judge if judge else None,
-            shared,
-            include_shipped=not getattr(args, "no_shipped", False),
-        )
+        scanner = opened(shared)
     except (JudgeError, DeepfakeScannerError) as err:
         for problem in getattr(err, "problems", ()):
             (log.error if problem.startswith("skipped detector") else log.warning)("%s", problem)
         log.error("%s", err)
         return EXIT_USAGE
-    for problem in scanner.problems:
+    for problem in getattr(scanner, "problems", ()):
         (log.error if problem.startswith("skipped detector") else log.warning)("%s", problem)
     log.info("detectors: %s", ", ".join(scanner.detector_names))
     return scanner

@@ -17,6 +17,7 @@ from deepfake_scanner.cli.common import (
     ScannerArgumentParser,
     add_detector_arguments,
     log,
+    open_ray_scanner,
     open_scanner,
     parse_arguments,
     text_stdout,
@@ -75,6 +76,15 @@ def build_parser() -> ScannerArgumentParser:
         help="do not read C2PA credentials and invisible watermarks (JSONL's provenance field stays empty)",
     )
     parser.add_argument("--sequential", action="store_true", help="no threads (for debugging and benchmarks)")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="scan on Ray Data: a local Ray runtime on this machine's cores (no address), or a Ray cluster "
+        "(ray://HOST:10001, or auto); one Scanner per actor",
+    )
+    parser.add_argument("--workers", type=int, help="--ray: actors (default: one per CPU)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_detector_arguments(parser)
     return parser
@@ -89,6 +99,8 @@ def validate(args, parser) -> None:
         parser.error(f"--people must end in .csv or .jsonl, got {args.people.name!r}")
     if args.people and args.resume:
         parser.error("--people cannot be resumed (it is written whole when the scan ends); scan again without --resume")
+    if args.workers is not None and (not args.ray or args.workers < 1):
+        parser.error("--workers goes with --ray and must be >= 1")
     if args.fps <= 0 or args.max_frames < 1:
         parser.error("--fps must be > 0 and --max-frames >= 1")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
@@ -112,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     for problem in recorder.problems:
         log.warning("%s; that file is scanned again", problem)
-    scanner = open_scanner(
+    opener = open_ray_scanner if args.ray else open_scanner
+    scanner = opener(
         args,
         fps=args.fps,
         max_frames=args.max_frames,
