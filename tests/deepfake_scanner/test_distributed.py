@@ -7,10 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
-import time
 
-import numpy as np
 import pytest
 
 from cnn_detector.registry import PROJECT_ROOT
