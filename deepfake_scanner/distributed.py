@@ -45,8 +45,12 @@ def file_sha256(path: str) -> str:
 class ScanActor:
     """One Ray Data actor: a Scanner loaded once, scanning the paths of each batch in turn."""
 
-    def __init__(self, detector_dirs: list[str], judge_dir: str | None, options: ScanOptions, include_shipped: bool):
+    def __init__(
+        self, detector_dirs: list[str], judge_dir: str | None, options: ScanOptions, include_shipped: bool, cwd: str
+    ):
         os.environ.update(ENVIRONMENT)
+        if os.path.isdir(cwd):  # relative input paths mean what they mean on the driver
+            os.chdir(cwd)
         self.scanner = Scanner.open(
             [Path(d) for d in detector_dirs],
             judge_dir,
@@ -122,6 +126,7 @@ class RayScanner:
                 "judge_dir": self.judge_dir,
                 "options": self.options,
                 "include_shipped": self.include_shipped,
+                "cwd": os.getcwd(),
             },
             batch_size=1,
             concurrency=self.workers,
