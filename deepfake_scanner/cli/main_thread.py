@@ -56,7 +56,7 @@ def build_parser() -> ScannerArgumentParser:
         type=Path,
         help="files or folders (recursive); images and videos (mp4, mov, avi, mkv, webm, gif, webp); default: samples/",
     )
-    parser.add_argument("--output", type=Path, help="verdicts file, .csv or .jsonl (default: CSV on stdout)")
+    parser.add_argument("--output", type=Path, help="verdicts file, .csv, .jsonl or .parquet (default: CSV on stdout)")
     parser.add_argument("--detections", type=Path, help="also write every frame's detections to this CSV")
     parser.add_argument(
         "--people",
@@ -91,8 +91,8 @@ def build_parser() -> ScannerArgumentParser:
 
 
 def validate(args, parser) -> None:
-    if args.output and args.output.suffix.lower() not in (".csv", ".jsonl"):
-        parser.error(f"--output must end in .csv or .jsonl, got {args.output.name!r}")
+    if args.output and args.output.suffix.lower() not in (".csv", ".jsonl", ".parquet"):
+        parser.error(f"--output must end in .csv, .jsonl or .parquet, got {args.output.name!r}")
     if args.resume and not args.output:
         parser.error("--resume needs --output")
     if args.people and args.people.suffix.lower() not in (".csv", ".jsonl"):

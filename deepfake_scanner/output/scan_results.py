@@ -35,13 +35,62 @@ from deepfake_scanner.output.scan_journal import (
     journal_path,
     read_journal,
 )
-from deepfake_scanner.output.verdicts import VERDICT_COLUMNS, AtomicResultFile, VerdictWriter, verdict_line
+from deepfake_scanner.output.verdicts import (
+    VERDICT_COLUMNS,
+    AtomicResultFile,
+    VerdictWriter,
+    json_line,
+    verdict_line,
+    verdict_record,
+)
 
 _ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}  # file names of any bytes
 
 
 def is_jsonl(path: Path) -> bool:
     return Path(path).suffix.lower() == ".jsonl"
+
+
+def is_parquet(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".parquet"
+
+
+def parquet_cell(text: str) -> str:
+    """Parquet text must be UTF-8: a file name that is not (surrogate escapes) is written with
+    backslash escapes, and --resume scans such a file again."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def write_parquet_verdicts(records: list[dict], handle) -> None:
+    """Verdict records (verdict_record) as one Parquet table: VERDICT_COLUMNS, detectors a list,
+    provenance as JSON text (null where the media says nothing of itself)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            ("source", pa.string()),
+            ("status", pa.string()),
+            ("is_fake", pa.bool_()),
+            ("fake_probability", pa.float64()),
+            ("threshold", pa.float64()),
+            ("likely_algorithm", pa.string()),
+            ("frames_used", pa.int64()),
+            ("detectors", pa.list_(pa.string())),
+            ("error", pa.string()),
+            ("provenance", pa.string()),
+        ]
+    )
+    rows = [
+        {
+            **{column: record.get(column) for column in VERDICT_COLUMNS},
+            "source": parquet_cell(record["source"]),
+            "error": parquet_cell(record.get("error") or ""),
+            "provenance": json.dumps(record["provenance"]) if record.get("provenance") else None,
+        }
+        for record in records
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), handle)
 
 
 @dataclass
@@ -64,6 +113,8 @@ def read_earlier_verdicts(path: Path) -> EarlierResults:
     try:
         if is_jsonl(path):
             _read_jsonl_verdicts(path, result)
+        elif is_parquet(path):
+            _read_parquet_verdicts(path, result)
         else:
             _read_csv_verdicts(path, result)
     except OSError as err:
@@ -77,6 +128,29 @@ def _keep(result: EarlierResults, source: str, status: str, line: str) -> None:
     result.lines[source] = line
     if status != "error":
         result.done.add(source)
+
+
+def _read_parquet_verdicts(path: Path, result: EarlierResults) -> None:
+    """Each row kept as its JSON line (the final file is written from records again)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except (pa.ArrowException, ValueError) as err:
+        raise ResumeError(f"{path}: not a Parquet verdicts file ({err}); --resume will not overwrite it") from None
+    for number, record in enumerate(rows, start=1):
+        source, status = record.get("source"), record.get("status")
+        if not isinstance(source, str) or status not in VERDICT_STATUSES:
+            result.problems.append(f"{path}: row {number}: damaged row (source, status)")
+            continue
+        if record.get("provenance"):
+            record["provenance"] = json.loads(record["provenance"])
+        else:
+            record.pop("provenance", None)
+        _keep(result, source, status, json_line(record))
+    if rows and not result.lines:
+        raise ResumeError(f"{path}: no row is a verdict (source, status); --resume will not overwrite it")
 
 
 def _read_jsonl_verdicts(path: Path, result: EarlierResults) -> None:
@@ -254,11 +328,23 @@ class ScanRecorder:
         judged again, then the journal's entries."""
         jsonl = is_jsonl(self.output)
         kept = [source for source in self.earlier.lines if source not in self.entries]
+        if is_parquet(self.output):
+            records = [json.loads(self.earlier.lines[source]) for source in kept]
+            records += [verdict_record(entry.verdict) for entry in self.entries.values()]
+            with atomic_writer(self.output, "wb", encoding=None) as handle:
+                write_parquet_verdicts(records, handle)
+        else:
+            self._write_text(jsonl, kept)
+        return self._write_detections(kept)
+
+    def _write_text(self, jsonl: bool, kept: list[str]) -> None:
         with atomic_writer(self.output, "w", newline="", **_ENCODING) as handle:
             if not jsonl:
                 handle.write(csv_line(list(VERDICT_COLUMNS)))
             handle.writelines(self.earlier.lines[source] for source in kept)
             handle.writelines(verdict_line(entry.verdict, jsonl) for entry in self.entries.values())
+
+    def _write_detections(self, kept: list[str]) -> list[str]:
         if self.detections is None:
             return []
         problems: list[str] = []

@@ -78,3 +78,34 @@ def test_sequential_flag_gives_same_verdicts(capsys, colour_args):
         ["--input", str(SAMPLES / "real_img16.jpg"), str(SAMPLES / "videos"), "--sequential", *colour_args]
     )
     assert capsys.readouterr().out == threaded
+
+
+def test_parquet_output_holds_the_csv_verdicts_and_resumes(tmp_path, colour_args, capsys):
+    import pyarrow.parquet as pq
+
+    inputs = [str(SAMPLES / "real_img16.jpg"), str(SAMPLES / "real_img28.jpg")]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    assert main_thread.main(["--input", *inputs, str(broken), "--output", str(tmp_path / "v.csv"), *colour_args]) == 2
+    parquet = tmp_path / "v.parquet"
+    args = ["--input", *inputs, str(broken), "--output", str(parquet), *colour_args]
+    assert main_thread.main(args) == 2
+    expected = {r["source"]: r for r in csv.DictReader(open(tmp_path / "v.csv"))}
+    rows = {r["source"]: r for r in pq.read_table(parquet).to_pylist()}
+    assert rows.keys() == expected.keys()
+    for source, row in rows.items():
+        assert row["status"] == expected[source]["status"]
+        assert row["detectors"] == expected[source]["detectors"].split(";")
+        if row["status"] == "ok":
+            assert abs(row["fake_probability"] - float(expected[source]["fake_probability"])) < 1e-6
+    assert rows[str(broken)]["status"] == "error" and str(broken) in rows[str(broken)]["error"]
+    capsys.readouterr()
+    (tmp_path / "more.jpg").write_bytes((SAMPLES / "real_img41.jpg").read_bytes())
+    more = ["--input", *inputs, str(broken), str(tmp_path / "more.jpg"), "--output", str(parquet), *colour_args]
+    assert main_thread.main([*more, "--resume"]) == 2
+    assert "resuming: 2 file(s) already judged" in capsys.readouterr().err
+    again = [r["source"] for r in pq.read_table(parquet).to_pylist()]
+    assert sorted(again) == sorted([*inputs, str(broken), str(tmp_path / "more.jpg")])
+    parquet.write_bytes(b"not parquet at all")
+    assert main_thread.main([*args, "--resume"]) == 1  # refused, not overwritten
+    assert parquet.read_bytes() == b"not parquet at all"
