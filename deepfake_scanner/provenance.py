@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_detector.types import Provenance
+from deepfake_scanner.interrupts import native_section
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +128,18 @@ def read_c2pa(path: Path) -> tuple[str, str, str]:
     has none."""
     import c2pa
 
-    try:
-        reader = c2pa.Reader(str(path))
-    except c2pa.C2paError as err:
-        if "ManifestNotFound" in type(err).__name__ or "no JUMBF" in str(err) or "NotFound" in str(err):
-            return "", "", ""
-        raise
-    try:
-        store = json.loads(reader.json())
-        state = reader.get_validation_state() or ""
-    finally:
-        reader.close()
+    with native_section():  # the reader calls back into Python to read the file
+        try:
+            reader = c2pa.Reader(str(path))
+        except c2pa.C2paError as err:
+            if "ManifestNotFound" in type(err).__name__ or "no JUMBF" in str(err) or "NotFound" in str(err):
+                return "", "", ""
+            raise
+        try:
+            store = json.loads(reader.json())
+            state = reader.get_validation_state() or ""
+        finally:
+            reader.close()
     manifest = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     if not manifest:
         return "", "", ""

@@ -8,6 +8,8 @@ import signal
 import threading
 from collections.abc import Iterator
 
+from deepfake_scanner.interrupts import in_native_section
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -22,8 +24,10 @@ class ScanInterrupted(KeyboardInterrupt):
 
 class StopSignals:
     """While entered (in the main thread), a stop signal raises ScanInterrupted, except inside
-    `protected()` blocks (writing a journal line, the final files), where it waits for the
-    block to end, so that nothing is half-written. Previous handlers come back on exit."""
+    `protected()` blocks (writing a journal line, the final files) and native sections
+    (deepfake_scanner.interrupts: code called back from C), where it waits for the next
+    protected block to end, so that nothing is half-written and no signal is lost. Previous
+    handlers come back on exit."""
 
     def __init__(self):
         self._previous: dict[int, object] = {}
@@ -44,8 +48,10 @@ class StopSignals:
         self._previous.clear()
 
     def _handle(self, signum, frame) -> None:
-        if self._depth:
-            self._pending = self._pending or signum
+        # Kept even when raised: an exception raised inside a callback from native code is dropped,
+        # and the next protected block then raises it.
+        self._pending = self._pending or signum
+        if self._depth or in_native_section():
             return
         raise ScanInterrupted(signum)
 

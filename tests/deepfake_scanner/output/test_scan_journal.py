@@ -150,3 +150,45 @@ def test_ignored_signals_stay_ignored():
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_signal_inside_native_code_is_kept_until_the_file_is_recorded():
+    """A stop signal that arrives while C2PA's reader calls back into Python must not raise
+    there (ctypes prints and drops the exception, and the scan went on to the end): it waits,
+    and is raised when the next file has been recorded."""
+    import pytest
+
+    from deepfake_scanner.cli.stop_signals import ScanInterrupted
+    from deepfake_scanner.interrupts import native_section
+
+    recorded = []
+    with StopSignals() as signals:
+        with native_section():
+            os.kill(os.getpid(), signal.SIGTERM)  # no exception here
+            recorded.append("still running")
+        with pytest.raises(ScanInterrupted) as stopped:
+            with signals.protected():
+                recorded.append("file recorded")
+    assert recorded == ["still running", "file recorded"] and stopped.value.exit_code == 143
+
+
+def test_a_signal_whose_exception_native_code_dropped_is_raised_again():
+    import ctypes
+
+    import pytest
+
+    from deepfake_scanner.cli.stop_signals import ScanInterrupted
+
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
+
+    @callback_type
+    def callback(value):  # a signal inside a ctypes callback: its exception is printed and dropped
+        os.kill(os.getpid(), signal.SIGTERM)
+        return value
+
+    qsort_like = ctypes.CFUNCTYPE(ctypes.c_int, callback_type, ctypes.c_int)(lambda f, v: f(v))
+    with StopSignals() as signals:
+        qsort_like(callback, 1)
+        with pytest.raises(ScanInterrupted):
+            with signals.protected():
+                pass
