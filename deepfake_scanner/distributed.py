@@ -16,7 +16,6 @@ file still gets one verdict; the driver also drops a second result for a path it
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import threading
@@ -26,20 +25,10 @@ from pathlib import Path
 
 from cnn_detector.registry import discover_detectors
 from deepfake_scanner.defaults import JUDGE_DIR
+from deepfake_scanner.output.scan_results import content_sha256
 from deepfake_scanner.scanner import Scanner, ScanOptions, ScanResult
 
 ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return ""
-    return digest.hexdigest()
 
 
 class ScanActor:
@@ -63,7 +52,7 @@ class ScanActor:
         for path in batch["path"]:
             path = str(path)
             out["path"].append(path)
-            out["sha256"].append(file_sha256(path))
+            out["sha256"].append(content_sha256(path))
             out["result"].append(pickle.dumps(self.scanner.scan_file(path)))
         return out
 

@@ -29,7 +29,7 @@ from deepfake_scanner.output.detections_csv import detection_rows
 from deepfake_scanner.output.paths import check_output_paths
 from deepfake_scanner.output.people import PeopleWriter
 from deepfake_scanner.output.scan_journal import journal_path
-from deepfake_scanner.output.scan_results import ScanRecorder
+from deepfake_scanner.output.scan_results import ScanRecorder, content_sha256
 from deepfake_scanner.video import VIDEO_EXTENSIONS
 
 EXAMPLES = """examples:
@@ -168,10 +168,28 @@ def finish_people(people: PeopleWriter, path: Path, complete: bool) -> int | Non
     return None
 
 
+def content_changed(recorder: ScanRecorder, source: str) -> bool:
+    """A done file whose recorded content sha256 is not its content now (False when none was
+    recorded: outputs written before sha256 was kept, or CSV)."""
+    recorded = recorder.recorded_sha256(source)
+    return bool(recorded) and content_sha256(source) != recorded
+
+
+def content_sha256_of(scanner, source: str) -> str:
+    """The sha256 the Ray actors computed for ``source`` (deepfake_scanner.distributed), else
+    read here."""
+    known = getattr(scanner, "sha256", {})
+    return known.get(source) or content_sha256(source)
+
+
 def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
     """Judge every item not already done, recording each as it finishes; a stop signal keeps
     what was finished (exit 128 + signal), a crash keeps the journal for --resume."""
     done = recorder.done
+    changed = [str(i.path) for i in items if str(i.path) in done and content_changed(recorder, str(i.path))]
+    for source in changed:
+        log.warning("%s: its content changed since the earlier scan; scanned again", source)
+    done = done - set(changed)
     bad = [i for i in items if i.error and str(i.path) not in done]
     todo = [i.path for i in items if not i.error and str(i.path) not in done]
     if done:
@@ -209,8 +227,9 @@ def scan(args, scanner, items: list, recorder: ScanRecorder) -> int:
                     failed += 1
                 frames_rows = (detection_rows(frame) for frame in result.frames)
                 rows = [row for found in frames_rows for row in found] if args.detections else []
+                sha256 = content_sha256_of(scanner, result.source) if args.output else ""
                 with signals.protected():  # a signal waits until the file is journaled and counted
-                    recorder.record(result.verdict, rows)
+                    recorder.record(result.verdict, rows, sha256)
                     if people is not None:
                         people.write(result.source, result.people)
                     frames += len(result.frames)

@@ -54,6 +54,7 @@ class JournalEntry:
 
     verdict: Verdict
     line: int
+    sha256: str = ""  # of the file's content when it was scanned ("" when not known)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -88,9 +89,12 @@ class ScanJournal:
         self.lines += 1
         return self.lines
 
-    def append(self, verdict: Verdict, detections: list[list[str]]) -> int:
-        """Journal one finished file; returns its line number."""
-        return self._append_line({"verdict": verdict_record(verdict), "detections": detections})
+    def append(self, verdict: Verdict, detections: list[list[str]], sha256: str = "") -> int:
+        """Journal one finished file (with its content's sha256 when known); returns its line number."""
+        record = {"verdict": verdict_record(verdict), "detections": detections}
+        if sha256:
+            record["sha256"] = sha256
+        return self._append_line(record)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -129,11 +133,14 @@ def read_journal(path: Path) -> tuple[JournalHeader | None, dict[str, JournalEnt
                 continue
             verdict = verdict_from_record(record["verdict"])
             _detection_cells(record.get("detections"))
+            sha256 = record.get("sha256") or ""
+            if not isinstance(sha256, str):
+                raise TypeError("sha256 must be text")
         except (ValueError, KeyError, TypeError) as err:
             problems.append(f"{path}:{number}: damaged journal line ({err})")
             continue
         entries.pop(verdict.source, None)
-        entries[verdict.source] = JournalEntry(verdict, number)
+        entries[verdict.source] = JournalEntry(verdict, number, sha256)
     return header, entries, problems
 
 

@@ -16,6 +16,7 @@ detection rows stream from disk when the final files are written.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 import time
@@ -51,6 +52,19 @@ def is_jsonl(path: Path) -> bool:
     return Path(path).suffix.lower() == ".jsonl"
 
 
+def content_sha256(path: str | Path) -> str:
+    """The sha256 of a file's content ("" when it cannot be read): with the path, what a verdict is
+    kept under, so that --resume scans a file again when its content changed."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
 def is_parquet(path: Path) -> bool:
     return Path(path).suffix.lower() == ".parquet"
 
@@ -79,6 +93,7 @@ def write_parquet_verdicts(records: list[dict], handle) -> None:
             ("detectors", pa.list_(pa.string())),
             ("error", pa.string()),
             ("provenance", pa.string()),
+            ("sha256", pa.string()),
         ]
     )
     rows = [
@@ -87,6 +102,7 @@ def write_parquet_verdicts(records: list[dict], handle) -> None:
             "source": parquet_cell(record["source"]),
             "error": parquet_cell(record.get("error") or ""),
             "provenance": json.dumps(record["provenance"]) if record.get("provenance") else None,
+            "sha256": record.get("sha256") or None,
         }
         for record in records
     ]
@@ -101,6 +117,7 @@ class EarlierResults:
     lines: dict[str, str] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)  # JSON lines and Parquet keep it
 
 
 def read_earlier_verdicts(path: Path) -> EarlierResults:
@@ -122,10 +139,12 @@ def read_earlier_verdicts(path: Path) -> EarlierResults:
     return result
 
 
-def _keep(result: EarlierResults, source: str, status: str, line: str) -> None:
+def _keep(result: EarlierResults, source: str, status: str, line: str, sha256: object = "") -> None:
     if source in result.lines:
         return  # an earlier run's duplicate: the first row stands
     result.lines[source] = line
+    if isinstance(sha256, str) and sha256:
+        result.sha256[source] = sha256
     if status != "error":
         result.done.add(source)
 
@@ -148,7 +167,9 @@ def _read_parquet_verdicts(path: Path, result: EarlierResults) -> None:
             record["provenance"] = json.loads(record["provenance"])
         else:
             record.pop("provenance", None)
-        _keep(result, source, status, json_line(record))
+        if not record.get("sha256"):
+            record.pop("sha256", None)
+        _keep(result, source, status, json_line(record), record.get("sha256"))
     if rows and not result.lines:
         raise ResumeError(f"{path}: no row is a verdict (source, status); --resume will not overwrite it")
 
@@ -168,7 +189,7 @@ def _read_jsonl_verdicts(path: Path, result: EarlierResults) -> None:
             except (ValueError, KeyError, TypeError) as err:
                 result.problems.append(f"{path}:{number}: damaged row ({err})")
                 continue
-            _keep(result, source, status, line if line.endswith("\n") else line + "\n")
+            _keep(result, source, status, line if line.endswith("\n") else line + "\n", record.get("sha256"))
     if lines and not result.lines:
         raise ResumeError(f"{path}: no line is a verdict (source, status); --resume will not overwrite it")
 
@@ -278,6 +299,11 @@ class ScanRecorder:
         journaled = {source for source, entry in self.entries.items() if entry.verdict.status != "error"}
         return self.earlier.done | journaled
 
+    def recorded_sha256(self, source: str) -> str:
+        """The content sha256 recorded for a done source ("" when the earlier output has none)."""
+        entry = self.entries.get(source)
+        return (entry.sha256 if entry is not None else "") or self.earlier.sha256.get(source, "")
+
     def start(self, stream) -> None:
         """Begin writing: open (and lock) the journal, or write the header on ``stream``."""
         if self.output is not None:
@@ -288,17 +314,18 @@ class ScanRecorder:
             self._detections_file = AtomicResultFile(self.detections)
             self._detection_writer = DetectionCsvWriter(self._detections_file.stream)
 
-    def record(self, verdict: Verdict, detections: list[list[str]]) -> None:
-        """One finished file; on disk (journal) or on the stream when this returns."""
+    def record(self, verdict: Verdict, detections: list[list[str]], sha256: str = "") -> None:
+        """One finished file; on disk (journal) or on the stream when this returns. ``sha256``:
+        of the file's content, kept in the journal, JSON lines and Parquet (not in CSV's columns)."""
         rows = detections if self.detections is not None else []
         if self.output is None:
             self._writer.write(verdict)
             if self._detection_writer is not None:
                 self._detection_writer.write_rows(rows)
             return
-        line = self._journal.append(verdict, rows)
+        line = self._journal.append(verdict, rows, sha256)
         self.entries.pop(verdict.source, None)
-        self.entries[verdict.source] = JournalEntry(verdict, line)
+        self.entries[verdict.source] = JournalEntry(verdict, line, sha256)
 
     def finish(self, complete: bool = True) -> list[str]:
         """Write the final files; remove the journal if the scan is ``complete``. Returns what
@@ -330,7 +357,7 @@ class ScanRecorder:
         kept = [source for source in self.earlier.lines if source not in self.entries]
         if is_parquet(self.output):
             records = [json.loads(self.earlier.lines[source]) for source in kept]
-            records += [verdict_record(entry.verdict) for entry in self.entries.values()]
+            records += [self._record(entry) for entry in self.entries.values()]
             with atomic_writer(self.output, "wb", encoding=None) as handle:
                 write_parquet_verdicts(records, handle)
         else:
@@ -342,7 +369,15 @@ class ScanRecorder:
             if not jsonl:
                 handle.write(csv_line(list(VERDICT_COLUMNS)))
             handle.writelines(self.earlier.lines[source] for source in kept)
-            handle.writelines(verdict_line(entry.verdict, jsonl) for entry in self.entries.values())
+            if jsonl:
+                handle.writelines(json_line(self._record(entry)) for entry in self.entries.values())
+            else:
+                handle.writelines(verdict_line(entry.verdict, jsonl) for entry in self.entries.values())
+
+    @staticmethod
+    def _record(entry: JournalEntry) -> dict:
+        """A verdict record for JSON lines and Parquet, with the content's sha256 when known."""
+        return {**verdict_record(entry.verdict), **({"sha256": entry.sha256} if entry.sha256 else {})}
 
     def _write_detections(self, kept: list[str]) -> list[str]:
         if self.detections is None:

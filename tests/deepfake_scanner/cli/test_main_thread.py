@@ -109,3 +109,38 @@ def test_parquet_output_holds_the_csv_verdicts_and_resumes(tmp_path, colour_args
     parquet.write_bytes(b"not parquet at all")
     assert main_thread.main([*args, "--resume"]) == 1  # refused, not overwritten
     assert parquet.read_bytes() == b"not parquet at all"
+
+
+def test_results_are_kept_by_content_and_a_changed_file_is_scanned_again(tmp_path, colour_args, capsys):
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    media = tmp_path / "photo.jpg"
+    media.write_bytes((SAMPLES / "real_img16.jpg").read_bytes())
+    other = tmp_path / "other.jpg"
+    other.write_bytes((SAMPLES / "real_img28.jpg").read_bytes())
+    for suffix in ("jsonl", "parquet"):
+        output = tmp_path / f"v.{suffix}"
+        args = ["--input", str(media), str(other), "--output", str(output), *colour_args]
+        assert main_thread.main(args) == 0
+
+        def records():
+            if suffix == "jsonl":
+                return {r["source"]: r for r in map(json.loads, output.read_text().splitlines())}
+            return {r["source"]: r for r in pq.read_table(output).to_pylist()}
+
+        first = records()
+        assert first[str(media)]["sha256"] == hashlib.sha256(media.read_bytes()).hexdigest()
+        capsys.readouterr()
+        assert main_thread.main([*args, "--resume"]) == 0  # nothing changed: nothing scanned
+        assert "judged 0 file(s)" in capsys.readouterr().err
+        media.write_bytes((SAMPLES / "real_img41.jpg").read_bytes())  # same name, other content
+        assert main_thread.main([*args, "--resume"]) == 0
+        err = capsys.readouterr().err
+        assert f"{media}: its content changed since the earlier scan; scanned again" in err
+        assert "judged 1 file(s)" in err
+        again = records()
+        assert again[str(media)]["sha256"] == hashlib.sha256(media.read_bytes()).hexdigest()
+        assert again[str(other)] == first[str(other)]
+        media.write_bytes((SAMPLES / "real_img16.jpg").read_bytes())
