@@ -172,7 +172,10 @@ def content_changed(recorder: ScanRecorder, source: str) -> bool:
     """A done file whose recorded content sha256 is not its content now (False when none was
     recorded: outputs written before sha256 was kept, or CSV)."""
     recorded = recorder.recorded_sha256(source)
-    return bool(recorded) and content_sha256(source) != recorded
+    if not recorded:
+        return False
+    current = content_sha256(source)
+    return bool(current) and current != recorded  # unreadable now: unknown, the verdict stays
 
 
 def content_sha256_of(scanner, source: str) -> str:
